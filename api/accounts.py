@@ -1,0 +1,71 @@
+"""User accounts: creation and changes with the binding rules, shared by the API and the CLI."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Conflict, NotFound, ValidationFailed
+from api.models import User
+from api.registry import missing_units
+from api.schemas.auth import UserCreate, UserOut, UserUpdate
+from api.security import hash_password
+
+__all__ = ["create_user", "update_user", "get_user", "user_out"]
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(username=user.username, role=user.role, unit_code=user.unit_code,  # type: ignore[arg-type]
+                   active=user.active, created_at=user.created_at)
+
+
+async def _check_binding(session: AsyncSession, role: str, unit_code: str | None) -> None:
+    if role == "unit":
+        if not unit_code:
+            raise ValidationFailed("Invalid input: $.unit_code: a unit account needs a unit_code",
+                                   details=[{"path": "$.unit_code", "message": "required for role unit"}])
+        if await missing_units(session, {unit_code}):
+            raise ValidationFailed(f"Invalid input: $.unit_code: no unit with code {unit_code!r}",
+                                   details=[{"path": "$.unit_code", "message": f"no unit with code {unit_code!r}"}])
+    elif unit_code is not None:
+        raise ValidationFailed("Invalid input: $.unit_code: only unit accounts are bound to a unit",
+                               details=[{"path": "$.unit_code", "message": f"not allowed for role {role}"}])
+
+
+async def get_user(session: AsyncSession, username: str) -> User:
+    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No user {username!r}.", details={"username": username})
+    return user
+
+
+async def create_user(session: AsyncSession, data: UserCreate) -> User:
+    """Add an account; 409 if the username is taken. The caller commits."""
+    if (await session.execute(select(User.id).where(User.username == data.username))).first():
+        raise Conflict(f"The username {data.username!r} is taken.", code="ALREADY_EXISTS", details={"username": data.username})
+    await _check_binding(session, data.role, data.unit_code)
+    user = User(username=data.username, role=data.role, unit_code=data.unit_code,
+                password_hash=hash_password(data.password), active=True, token_version=0)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def update_user(session: AsyncSession, user: User, patch: UserUpdate) -> User:
+    """Change role, binding, password or active flag. Any change of these revokes the user's
+    existing tokens, so a demoted or disabled user loses access at once."""
+    values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+    role = values.get("role", user.role)
+    unit_code = values.get("unit_code", user.unit_code if role == "unit" else None)
+    if "role" in values or "unit_code" in values:
+        await _check_binding(session, role, unit_code)
+        user.role, user.unit_code = role, unit_code
+    if "password" in values:
+        user.password_hash = hash_password(values["password"])
+    if "active" in values:
+        user.active = values["active"]
+    if values:
+        user.token_version += 1
+    await session.flush()
+    return user

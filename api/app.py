@@ -1,0 +1,95 @@
+"""The Litestar application: ``create_app(settings)`` wires controllers, auth, errors and the
+database. It reads no environment; :func:`create_app_from_env` is the entry point for
+``spotcheck serve`` (uvicorn factory) and builds the settings once per worker."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.types import Message, Scope
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from api import __version__
+from api.controllers.auth import AuthController
+from api.controllers.health import HealthController
+from api.controllers.imports import make_import_controller
+from api.controllers.registry import CaseFileController, InspectorController, UnitController
+from api.controllers.users import UserController
+from api.db import make_engine, make_sessionmaker
+from api.deps import provide_session, provide_settings
+from api.errors import exception_handlers
+from api.logs import configure_logging, request_id_middleware
+from api.security import make_jwt_auth
+from api.settings import Settings
+
+__all__ = ["create_app", "create_app_from_env"]
+
+
+def create_app(settings: Settings) -> Litestar:
+    jwt_auth = make_jwt_auth(settings)
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            AuthController,
+            UserController,
+            UnitController,
+            CaseFileController,
+            InspectorController,
+            make_import_controller(settings.import_max_bytes),
+        ],
+        dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False)},
+        exception_handlers=exception_handlers,
+        middleware=[request_id_middleware],
+        before_send=[_ensure_request_id],
+        on_app_init=[jwt_auth.on_app_init, _request_id_outermost],
+        lifespan=[database],
+        state=State({"settings": settings, "jwt_auth": jwt_auth}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Spotcheck API",
+            version=__version__,
+            description="Randomized field inspections: registry, draws, evidence, scoring, review.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+
+
+def _request_id_outermost(app_config: AppConfig) -> AppConfig:
+    # The auth middleware inserts itself first; requests it rejects must carry an id too.
+    app_config.middleware.remove(request_id_middleware)
+    app_config.middleware.insert(0, request_id_middleware)
+    return app_config
+
+
+async def _ensure_request_id(message: Message, scope: Scope) -> None:
+    # Routing errors (404/405) never reach the middleware stack; still give them an id.
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        if "x-request-id" not in headers:
+            headers["x-request-id"] = uuid.uuid4().hex
+
+
+def create_app_from_env() -> Litestar:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

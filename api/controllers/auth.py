@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Unauthorized
+from api.models import User
+from api.schemas.auth import Me, TokenRequest, TokenResponse
+from api.security import Principal, authenticate, issue_token
+from api.settings import Settings
+
+__all__ = ["AuthController"]
+
+
+class AuthController(Controller):
+    path = "/api/v1"
+    tags = ["auth"]
+
+    @post("/auth/token", operation_id="createToken", status_code=HTTP_200_OK, exclude_from_auth=True,
+          summary="Exchange username and password for a bearer token")
+    async def token(self, data: TokenRequest, db: AsyncSession, settings: Settings, state: State) -> TokenResponse:
+        user = await authenticate(db, settings, data.username, data.password)
+        await db.commit()
+        if user is None:
+            raise Unauthorized("Wrong username or password, or the account is disabled.", code="INVALID_CREDENTIALS")
+        token, expires_at = issue_token(state.jwt_auth, settings, user)
+        return TokenResponse(access_token=token, expires_at=expires_at, role=user.role)  # type: ignore[arg-type]
+
+    @post("/auth/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT,
+          summary="Revoke every token of the caller")
+    async def logout(self, request: Request[Principal, object, object], db: AsyncSession) -> None:
+        user = await db.get(User, request.user.id)
+        if user is not None:
+            user.token_version += 1
+            await db.commit()
+
+    @get("/me", operation_id="getMe", summary="Who the token belongs to")
+    async def me(self, request: Request[Principal, object, object]) -> Me:
+        p = request.user
+        return Me(username=p.username, role=p.role, unit_code=p.unit_code)  # type: ignore[arg-type]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from litestar import Controller, post
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ValidationFailed
+from api.importing import ImportInvalid, import_file
+from api.registry import RESOURCES
+from api.schemas.registry import ImportReport
+from api.security import requires
+
+__all__ = ["make_import_controller"]
+
+
+def make_import_controller(max_bytes: int) -> type[Controller]:
+    """The import endpoint, with its own body limit (a registry file is larger than JSON)."""
+
+    class ImportController(Controller):
+        path = "/api/v1/imports"
+        tags = ["registry"]
+        guards = [requires("admin", "chief")]
+
+        @post(
+            "/{kind:str}",
+            operation_id="importRegistry",
+            status_code=HTTP_200_OK,
+            request_max_body_size=max_bytes,
+            summary="Import units, case files or inspectors from CSV or XLSX (all or nothing)",
+            description=(
+                "The request body is the file itself (CSV in UTF-8 or GB18030, or XLSX); the format "
+                "is recognised from its bytes. The first row names the columns (the registry's field "
+                "names). Rows whose key exists are updated, the others created. If any row is bad, "
+                "nothing is written and the 422 response lists every problem: row (header = 1), "
+                "column and message."
+            ),
+        )
+        async def import_registry(self, kind: Literal["units", "case-files", "inspectors"], data: bytes, db: AsyncSession) -> ImportReport:
+            try:
+                report = await import_file(db, RESOURCES[kind], data)
+            except ImportInvalid as exc:
+                await db.rollback()
+                raise ValidationFailed(
+                    f"{exc.total_errors} problem(s) in the file; nothing was imported.",
+                    code="IMPORT_INVALID",
+                    details=[{"row": e.row, "column": e.column, "message": e.message} for e in exc.errors],
+                ) from None
+            await db.commit()
+            return report
+
+    return ImportController

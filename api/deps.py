@@ -1,0 +1,28 @@
+"""Dependencies shared by the controllers."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncGenerator
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.security import Principal
+from api.settings import Settings
+
+__all__ = ["provide_session", "provide_settings", "provide_principal"]
+
+
+async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One session per request; anything not committed by the handler is rolled back."""
+    async with state.sessionmaker() as session:
+        yield session
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def provide_principal(request: Request[Principal, Any, Any]) -> Principal:
+    return request.user

@@ -1,0 +1,198 @@
+"""One table from errors to responses: every failure leaves as ``{"code","message","details"}``.
+
+Controllers raise :class:`ApiError` subclasses; framework, database and domain exceptions are
+translated here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "ErrorBody",
+    "Forbidden",
+    "NotFound",
+    "TooManyRequests",
+    "Unauthorized",
+    "ValidationFailed",
+    "exception_handlers",
+]
+
+log = logging.getLogger("spotcheck.errors")
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """The error shape of every non-2xx response."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ApiError(Exception):
+    status_code = 400
+    code = "BAD_REQUEST"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Any = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+        if code:
+            self.code = code
+
+
+class BadRequest(ApiError):
+    pass
+
+
+class ValidationFailed(ApiError):
+    status_code = 422
+    code = "VALIDATION_ERROR"
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "FORBIDDEN"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "NOT_FOUND"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "CONFLICT"
+
+
+class TooManyRequests(ApiError):
+    status_code = 429
+    code = "TOO_MANY_REQUESTS"
+
+
+# Framework HTTP errors by status: the stable code and the message we show.
+HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("BAD_REQUEST", "The request is malformed."),
+    401: ("UNAUTHORIZED", "Authentication required: send a valid bearer token."),
+    403: ("FORBIDDEN", "Your role may not do this."),
+    404: ("NOT_FOUND", "No such resource."),
+    405: ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
+    413: ("PAYLOAD_TOO_LARGE", "The request body is too large."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported content type."),
+    429: ("TOO_MANY_REQUESTS", "Too many requests; retry later."),
+}
+
+
+
+def _respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
+    """Litestar's validation extras as ``[{"path","message"}]``: body fields as JSON paths
+    (``$.a.b[0]``), parameters as ``query.limit`` / ``path.code`` / ``header.x``."""
+    errors: list[dict[str, str]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "")).split(" - at `")[0]
+        key, source = item.get("key"), item.get("source")
+        if source == "body" or key == "data" or (key or "").startswith("data"):
+            path = "$" if key in (None, "", "data") else f"$.{key}"
+        elif key:
+            path = f"{source}.{key}" if source else str(key)
+        else:
+            path = "$"
+        errors.append({"path": path, "message": message})
+    return errors
+
+
+def _validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = _field_errors(exc)
+    summary = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3]) or str(exc.detail)
+    return _respond(422, ErrorBody("VALIDATION_ERROR", f"Invalid input: {summary}", errors))
+
+
+def _api_error_handler(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    return _respond(exc.status_code, ErrorBody(exc.code, exc.message, exc.details), exc.headers)
+
+
+def _http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        log.error("http error %s: %s", status, exc.detail)
+        return _respond(status, ErrorBody("SERVER_ERROR", "The server could not complete the request."))
+    if status == 400 and str(exc.detail).startswith("JSON is malformed"):
+        return _respond(400, ErrorBody("MALFORMED_JSON", f"The request body is not valid JSON: {exc.detail.split(': ', 1)[-1]}"))
+    code, default_message = HTTP_CODES.get(status, ("HTTP_ERROR", "The request failed."))
+    message = default_message
+    # Litestar's own 4xx texts are safe to show and often more precise (e.g. which limit).
+    if exc.detail and exc.detail not in {"Bad Request", "Not Found", "Forbidden", "Unauthorized"}:
+        message = str(exc.detail)
+    return _respond(status, ErrorBody(code, message), dict(exc.headers or {}))
+
+
+def _integrity_handler(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    # Checked constraints are validated before writing; what reaches here is a race between
+    # two writers on a unique key or a reference removed meanwhile.
+    log.info("integrity error: %s", exc.orig)
+    return _respond(409, ErrorBody("CONFLICT", "The change conflicts with the current data; reload and retry."))
+
+
+def _unavailable_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    body = ErrorBody("SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly.")
+    return _respond(503, body, {"Retry-After": "5"})
+
+
+def _dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
+        return _unavailable_handler(request, exc)
+    return _internal_handler(request, exc)
+
+
+def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The trace goes to the log, never to the client.
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _respond(500, ErrorBody("INTERNAL_ERROR", "An unexpected error occurred; it has been logged."))
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    ApiError: _api_error_handler,
+    ValidationException: _validation_handler,
+    HTTPException: _http_handler,
+    IntegrityError: _integrity_handler,
+    PoolTimeout: _unavailable_handler,
+    ConnectionError: _unavailable_handler,
+    DBAPIError: _dbapi_handler,
+    Exception: _internal_handler,
+}

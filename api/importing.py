@@ -1,0 +1,235 @@
+"""All-or-nothing bulk import of the registry from CSV or XLSX.
+
+Every row is checked before anything is written; a file with any bad row raises
+:class:`ImportInvalid` carrying every problem found (row, column, message), and writes
+nothing. A good file is applied in one transaction: rows whose key exists are updated
+(only the columns the file has), the others created.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
+
+import msgspec
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.models import Unit
+from api.registry import UNITS, Resource, missing_units
+from api.schemas.registry import ImportReport, RowError
+
+__all__ = ["ImportInvalid", "import_file", "read_table", "MAX_REPORTED_ERRORS"]
+
+MAX_REPORTED_ERRORS = 1000
+CHUNK = 1000
+LIST_FIELDS = {"handlers", "qualifications"}
+_LIST_SPLIT = re.compile(r"[;,，；、|]")
+_BOOL_WORDS = {"是": "true", "否": "false", "yes": "true", "no": "false", "y": "true", "n": "false"}
+XLSX_MAGIC = b"PK\x03\x04"
+
+Progress = Callable[[int], None]
+
+
+class ImportInvalid(Exception):
+    """The file cannot be imported; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[RowError], total_errors: int) -> None:
+        super().__init__(f"{total_errors} problem(s) in the file")
+        self.errors = errors
+        self.total_errors = total_errors
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        # Spreadsheets store 1001 as 1001.0; codes and tiers must not become "1001.0".
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Chinese Windows saves CSV as GBK; GB18030 is its superset.
+        return data.decode("gb18030")
+
+
+def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
+    """Header and ``(row_number, cells)`` of the first sheet of an XLSX or a CSV file.
+
+    The format is sniffed from the bytes. Row numbers are the spreadsheet's (header = 1);
+    blank rows are skipped. Raises ``ValueError`` for an unreadable file.
+    """
+    if data.startswith(XLSX_MAGIC):
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a broken zip or sheet
+            raise ValueError(f"not a readable XLSX file ({type(exc).__name__})") from None
+        try:
+            rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            book.close()
+    else:
+        if b"\x00" in data[:4096]:
+            raise ValueError("not a CSV or XLSX file")
+        try:
+            rows = [[_cell_text(v) for v in row] for row in csv.reader(io.StringIO(_decode(data)))]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"not a readable CSV file: {exc}") from None
+    if not rows or not any(rows[0]):
+        raise ValueError("the file is empty: the first row must name the columns")
+    header = [(h or "").strip().lower() for h in rows[0]]
+    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c is not None for c in r)]
+    return header, body
+
+
+def _field_types(resource: Resource) -> dict[str, msgspec.structs.FieldInfo]:
+    return {f.name: f for f in msgspec.structs.fields(resource.create)}
+
+
+def _convert_cell(field: msgspec.structs.FieldInfo, text: str) -> Any:
+    if field.name in LIST_FIELDS:
+        value: Any = sorted({p.strip() for p in _LIST_SPLIT.split(text) if p.strip()})
+    elif field.name == "active":
+        value = _BOOL_WORDS.get(text.lower(), text.lower())
+    else:
+        value = text
+    return msgspec.convert(value, field.type, strict=False)
+
+
+def _parse(resource: Resource, header: list[str], body: list[tuple[int, list[str | None]]]) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+    fields = _field_types(resource)
+    errors: list[RowError] = []
+    for column in header:
+        if column not in fields:
+            errors.append(RowError(row=1, column=column or None, message=f"unknown column; expected some of {sorted(fields)}"))
+    required = [f.name for f in fields.values() if f.required]
+    for name in required:
+        if name not in header:
+            errors.append(RowError(row=1, column=name, message="required column is missing"))
+    if len(set(header)) != len(header):
+        errors.append(RowError(row=1, column=None, message="a column is named twice"))
+    if errors:
+        return [], errors
+    records: list[tuple[int, dict[str, Any]]] = []
+    first_seen: dict[str, int] = {}
+    for number, cells in body:
+        if len(cells) > len(header) and any(cells[len(header):]):
+            errors.append(RowError(row=number, column=None, message="more cells than columns"))
+        values: dict[str, Any] = {}
+        for column, text in zip(header, cells + [None] * (len(header) - len(cells))):
+            field = fields[column]
+            if text is None:
+                if field.required:
+                    errors.append(RowError(row=number, column=column, message="required value is empty"))
+                else:
+                    values[column] = [] if column in LIST_FIELDS else (True if column == "active" else None)
+                continue
+            try:
+                values[column] = _convert_cell(field, text)
+            except msgspec.ValidationError as exc:
+                errors.append(RowError(row=number, column=column, message=str(exc).split(" - at ")[0]))
+        key = values.get(resource.key)
+        if isinstance(key, str):
+            if key in first_seen:
+                errors.append(RowError(row=number, column=resource.key, message=f"duplicate of row {first_seen[key]}"))
+            else:
+                first_seen[key] = number
+        records.append((number, values))
+    return records, errors
+
+
+async def _check_references(session: AsyncSession, resource: Resource, records: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
+    errors: list[RowError] = []
+    in_file = {v[resource.key] for _, v in records} if resource is UNITS else set()
+    wanted = {v[f] for _, v in records for f in resource.unit_refs if v.get(f)} - in_file
+    missing = await missing_units(session, wanted)
+    for number, values in records:
+        for field in resource.unit_refs:
+            if values.get(field) in missing:
+                errors.append(RowError(row=number, column=field, message=f"no unit with code {values[field]!r}"))
+    if resource is UNITS and "parent_code" in (records[0][1] if records else {}):
+        errors.extend(await _unit_cycles(session, records))
+    return errors
+
+
+async def _unit_cycles(session: AsyncSession, records: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
+    parent_of = dict((await session.execute(select(Unit.code, Unit.parent_code))).tuples().all())
+    parent_of.update({v["code"]: v.get("parent_code") for _, v in records})
+    errors = []
+    for number, values in records:
+        seen, node = {values["code"]}, values.get("parent_code")
+        while node is not None:
+            if node in seen:
+                errors.append(RowError(row=number, column="parent_code", message="cycle in the unit hierarchy"))
+                break
+            seen.add(node)
+            node = parent_of.get(node)
+    return errors
+
+
+def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]], progress: Progress | None) -> tuple[int, int]:
+    model, key_col = resource.model, resource.key_column()
+    ids: dict[str, int] = {}
+    for chunk in _chunks([r[resource.key] for r in rows]):
+        ids.update((await session.execute(select(key_col, model.id).where(key_col.in_(chunk)))).tuples().all())
+    # Units may name parents that come later in the file: insert without parents first,
+    # then set every parent once all codes exist, so foreign keys hold at each statement.
+    deferred = resource is UNITS and "parent_code" in rows[0]
+    new = [{**r, "parent_code": None} if deferred else r for r in rows if r[resource.key] not in ids]
+    old = [{**{k: v for k, v in r.items() if not (deferred and k == "parent_code")}, "id": ids[r[resource.key]]} for r in rows if r[resource.key] in ids]
+    for chunk in _chunks(new):
+        await session.execute(insert(model), chunk)
+        if progress:
+            progress(len(chunk))
+    for chunk in _chunks(old):
+        await session.execute(update(model), chunk)
+        if progress:
+            progress(len(chunk))
+    if deferred:
+        for chunk in _chunks([r for r in rows if r[resource.key] not in ids]):
+            ids.update((await session.execute(select(key_col, model.id).where(key_col.in_([r["code"] for r in chunk])))).tuples().all())
+        links = [{"id": ids[r["code"]], "parent_code": r["parent_code"]} for r in rows]
+        for chunk in _chunks(links):
+            await session.execute(update(model), chunk)
+    return len(new), len(old)
+
+
+async def import_file(session: AsyncSession, resource: Resource, data: bytes, *, progress: Progress | None = None) -> ImportReport:
+    """Check and apply one file; raise :class:`ImportInvalid` (nothing written) on any problem.
+
+    The caller commits on success and rolls back otherwise.
+    """
+    try:
+        header, body = read_table(data)
+    except ValueError as exc:
+        raise ImportInvalid([RowError(row=1, column=None, message=str(exc))], 1) from None
+    records, errors = _parse(resource, header, body)
+    if not errors and not records:
+        errors = [RowError(row=2, column=None, message="the file has no data rows")]
+    if not errors:
+        errors = await _check_references(session, resource, records)
+    if errors:
+        errors.sort(key=lambda e: (e.row, e.column or ""))
+        raise ImportInvalid(errors[:MAX_REPORTED_ERRORS], len(errors))
+    created, updated = await _apply(session, resource, [v for _, v in records], progress)
+    await session.flush()
+    return ImportReport(kind=resource.kind, rows=len(records), created=created, updated=updated)  # type: ignore[arg-type]

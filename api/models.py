@@ -1,0 +1,107 @@
+"""SQLAlchemy models of the foundation: accounts, login throttling and the registry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, JSONType, UTCDateTime, utcnow
+
+__all__ = ["User", "LoginThrottle", "Unit", "CaseFile", "Inspector", "ROLES"]
+
+ROLES = ("admin", "chief", "inspector", "unit")
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin','chief','inspector','unit')", name="role"),
+        # A unit account is bound to exactly one unit; other roles to none.
+        CheckConstraint("(role = 'unit') = (unit_code IS NOT NULL)", name="unit_binding"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on logout, password change or role change: older tokens stop working.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginThrottle(Base):
+    """Failed-login bookkeeping per username, in the database so every worker sees it."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Unit(Timestamped, Base):
+    __tablename__ = "units"
+    __table_args__ = (
+        CheckConstraint("kind IN ('office','entity')", name="kind"),
+        CheckConstraint("risk_class IS NULL OR risk_class IN ('I','II','III')", name="risk_class"),
+        CheckConstraint("credit IS NULL OR credit IN ('A','B','C','D')", name="credit"),
+        CheckConstraint("tier IS NULL OR (tier >= 1 AND tier <= 5)", name="tier"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    grid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    risk_class: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    credit: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    parent_code: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
+    )
+
+
+class CaseFile(Timestamped, Base):
+    __tablename__ = "case_files"
+    __table_args__ = (
+        CheckConstraint(
+            "type IN ('registration','enforcement','complaint','other')", name="type"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    unit_code: Mapped[str] = mapped_column(
+        String(64), ForeignKey("units.code", ondelete="RESTRICT"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(16))
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    handlers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
+class Inspector(Timestamped, Base):
+    __tablename__ = "inspectors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    home_unit: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    home_grid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qualifications: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,133 @@
+"""Registry persistence: create, update, read and list units, case files and inspectors.
+
+Shared by the HTTP controllers, the importer and the demo loader, so every path applies the
+same reference checks. Functions never commit; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import msgspec
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Conflict, NotFound, ValidationFailed
+from api.models import CaseFile, Inspector, Unit
+from api.schemas import registry as schemas
+
+__all__ = ["Resource", "UNITS", "CASE_FILES", "INSPECTORS", "RESOURCES", "create", "update", "get", "page"]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How one registry table is addressed and exposed."""
+
+    kind: str
+    noun: str
+    model: type[Any]
+    key: str
+    out: type[msgspec.Struct]
+    create: type[msgspec.Struct]
+    update: type[msgspec.Struct]
+    unit_refs: tuple[str, ...]  # fields holding a unit code that must exist
+
+    def key_column(self) -> Any:
+        return getattr(self.model, self.key)
+
+
+UNITS = Resource("units", "unit", Unit, "code", schemas.Unit, schemas.UnitCreate, schemas.UnitUpdate, ("parent_code",))
+CASE_FILES = Resource(
+    "case-files", "case file", CaseFile, "code", schemas.CaseFile, schemas.CaseFileCreate,
+    schemas.CaseFileUpdate, ("unit_code",),
+)
+INSPECTORS = Resource(
+    "inspectors", "inspector", Inspector, "username", schemas.Inspector, schemas.InspectorCreate,
+    schemas.InspectorUpdate, ("home_unit",),
+)
+RESOURCES = {r.kind: r for r in (UNITS, CASE_FILES, INSPECTORS)}
+
+
+def to_out(resource: Resource, row: Any) -> Any:
+    names = [f.name for f in msgspec.structs.fields(resource.out)]
+    return resource.out(**{name: getattr(row, name) for name in names})
+
+
+async def get(session: AsyncSession, resource: Resource, key: str, *, scope: ColumnElement[bool] | None = None) -> Any:
+    """The row with ``key``; 404 when it does not exist or lies outside the caller's ``scope``."""
+    query = select(resource.model).where(resource.key_column() == key)
+    if scope is not None:
+        query = query.where(scope)
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No {resource.noun} {key!r}.", details={resource.key: key})
+    return row
+
+
+async def page(
+    session: AsyncSession,
+    resource: Resource,
+    filters: Sequence[ColumnElement[bool]],
+    *,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    total = (await session.execute(select(func.count()).select_from(resource.model).where(*filters))).scalar_one()
+    rows = (
+        await session.execute(
+            select(resource.model).where(*filters).order_by(resource.key_column()).limit(limit).offset(offset)
+        )
+    ).scalars()
+    return {"items": [to_out(resource, r) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+
+async def missing_units(session: AsyncSession, codes: set[str]) -> set[str]:
+    if not codes:
+        return set()
+    found = set((await session.execute(select(Unit.code).where(Unit.code.in_(codes)))).scalars())
+    return codes - found
+
+
+async def _check_refs(session: AsyncSession, resource: Resource, values: dict[str, Any]) -> None:
+    refs = {field: values[field] for field in resource.unit_refs if values.get(field)}
+    missing = await missing_units(session, set(refs.values()))
+    errors = [{"path": f"$.{f}", "message": f"no unit with code {c!r}"} for f, c in refs.items() if c in missing]
+    if errors:
+        raise ValidationFailed(f"Invalid input: {errors[0]['path']}: {errors[0]['message']}", details=errors)
+
+
+async def _check_no_cycle(session: AsyncSession, code: str, parent_code: str | None) -> None:
+    seen = {code}
+    while parent_code is not None:
+        if parent_code in seen:
+            raise ValidationFailed(
+                f"Invalid input: $.parent_code: unit {code!r} would become its own ancestor",
+                details=[{"path": "$.parent_code", "message": "cycle in the unit hierarchy"}],
+            )
+        seen.add(parent_code)
+        parent_code = (await session.execute(select(Unit.parent_code).where(Unit.code == parent_code))).scalar_one_or_none()
+
+
+async def create(session: AsyncSession, resource: Resource, data: msgspec.Struct) -> Any:
+    values = msgspec.structs.asdict(data)
+    key = values[resource.key]
+    exists = (await session.execute(select(resource.key_column()).where(resource.key_column() == key))).first()
+    if exists:
+        raise Conflict(f"A {resource.noun} {key!r} already exists.", code="ALREADY_EXISTS", details={resource.key: key})
+    await _check_refs(session, resource, values)
+    row = resource.model(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update(session: AsyncSession, resource: Resource, row: Any, patch: msgspec.Struct) -> Any:
+    values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
+    await _check_refs(session, resource, values)
+    if resource is UNITS and "parent_code" in values:
+        await _check_no_cycle(session, row.code, values["parent_code"])
+    for name, value in values.items():
+        setattr(row, name, value)
+    await session.flush()
+    return row

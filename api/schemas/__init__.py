@@ -1,0 +1,1 @@
+"""Request and response bodies: msgspec Structs, snake_case, unknown fields rejected."""
