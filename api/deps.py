@@ -6,12 +6,18 @@ from typing import Any, AsyncGenerator
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.security import Principal
 from api.settings import Settings
 
-__all__ = ["provide_session", "provide_settings", "provide_principal"]
+__all__ = ["DB", "AppSettings", "provide_session", "provide_settings", "provide_principal"]
+
+DB = NamedDependency[AsyncSession]
+"""The request's database session (``db``)."""
+AppSettings = NamedDependency[Settings]
+"""The process settings (``settings``)."""
 
 
 async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:

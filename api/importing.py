@@ -22,7 +22,7 @@ from api.models import Unit
 from api.registry import UNITS, Resource, missing_units
 from api.schemas.registry import ImportReport, RowError
 
-__all__ = ["ImportInvalid", "import_file", "read_table", "MAX_REPORTED_ERRORS"]
+__all__ = ["ImportInvalid", "import_file", "import_records", "read_table", "MAX_REPORTED_ERRORS"]
 
 MAX_REPORTED_ERRORS = 1000
 CHUNK = 1000
@@ -154,23 +154,25 @@ def _parse(resource: Resource, header: list[str], body: list[tuple[int, list[str
 
 async def _check_references(session: AsyncSession, resource: Resource, records: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
     errors: list[RowError] = []
-    in_file = {v[resource.key] for _, v in records} if resource is UNITS else set()
+    in_file = {v.get(resource.key) for _, v in records} if resource is UNITS else set()
     wanted = {v[f] for _, v in records for f in resource.unit_refs if v.get(f)} - in_file
     missing = await missing_units(session, wanted)
     for number, values in records:
         for field in resource.unit_refs:
             if values.get(field) in missing:
                 errors.append(RowError(row=number, column=field, message=f"no unit with code {values[field]!r}"))
-    if resource is UNITS and "parent_code" in (records[0][1] if records else {}):
+    if resource is UNITS and all("parent_code" in v and "code" in v for _, v in records):
         errors.extend(await _unit_cycles(session, records))
     return errors
 
 
 async def _unit_cycles(session: AsyncSession, records: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
-    parent_of = dict((await session.execute(select(Unit.code, Unit.parent_code))).tuples().all())
-    parent_of.update({v["code"]: v.get("parent_code") for _, v in records})
+    parent_of = dict((await session.execute(select(Unit.code, Unit.parent_code))).all())
+    parent_of.update({v["code"]: v.get("parent_code") for _, v in records if isinstance(v.get("code"), str)})
     errors = []
     for number, values in records:
+        if not isinstance(values.get("code"), str):
+            continue
         seen, node = {values["code"]}, values.get("parent_code")
         while node is not None:
             if node in seen:
@@ -190,7 +192,7 @@ async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str,
     model, key_col = resource.model, resource.key_column()
     ids: dict[str, int] = {}
     for chunk in _chunks([r[resource.key] for r in rows]):
-        ids.update((await session.execute(select(key_col, model.id).where(key_col.in_(chunk)))).tuples().all())
+        ids.update((await session.execute(select(key_col, model.id).where(key_col.in_(chunk)))).all())
     # Units may name parents that come later in the file: insert without parents first,
     # then set every parent once all codes exist, so foreign keys hold at each statement.
     deferred = resource is UNITS and "parent_code" in rows[0]
@@ -206,11 +208,38 @@ async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str,
             progress(len(chunk))
     if deferred:
         for chunk in _chunks([r for r in rows if r[resource.key] not in ids]):
-            ids.update((await session.execute(select(key_col, model.id).where(key_col.in_([r["code"] for r in chunk])))).tuples().all())
+            ids.update((await session.execute(select(key_col, model.id).where(key_col.in_([r["code"] for r in chunk])))).all())
         links = [{"id": ids[r["code"]], "parent_code": r["parent_code"]} for r in rows]
         for chunk in _chunks(links):
             await session.execute(update(model), chunk)
     return len(new), len(old)
+
+
+async def _check_and_apply(session: AsyncSession, resource: Resource, records: list[tuple[int, dict[str, Any]]], errors: list[RowError], progress: Progress | None) -> ImportReport:
+    if not errors and not records:
+        errors = [RowError(row=2, column=None, message="the file has no data rows")]
+    if records and not any(e.row == 1 for e in errors):
+        # Report reference problems too, so one round trip shows every bad row.
+        errors = errors + await _check_references(session, resource, records)
+    if errors:
+        errors.sort(key=lambda e: (e.row, e.column or ""))
+        raise ImportInvalid(errors[:MAX_REPORTED_ERRORS], len(errors))
+    created, updated = await _apply(session, resource, [v for _, v in records], progress)
+    await session.flush()
+    return ImportReport(kind=resource.kind, rows=len(records), created=created, updated=updated)  # type: ignore[arg-type]
+
+
+async def import_records(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]], *, progress: Progress | None = None) -> ImportReport:
+    """Import already-typed records (e.g. the demo data) with the same checks as a file;
+    row numbers in errors count the first record as row 2, as in a spreadsheet."""
+    records: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RowError] = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            records.append((number, msgspec.structs.asdict(msgspec.convert(row, resource.create))))
+        except msgspec.ValidationError as exc:
+            errors.append(RowError(row=number, column=None, message=str(exc)))
+    return await _check_and_apply(session, resource, records, errors, progress)
 
 
 async def import_file(session: AsyncSession, resource: Resource, data: bytes, *, progress: Progress | None = None) -> ImportReport:
@@ -223,13 +252,4 @@ async def import_file(session: AsyncSession, resource: Resource, data: bytes, *,
     except ValueError as exc:
         raise ImportInvalid([RowError(row=1, column=None, message=str(exc))], 1) from None
     records, errors = _parse(resource, header, body)
-    if not errors and not records:
-        errors = [RowError(row=2, column=None, message="the file has no data rows")]
-    if not errors:
-        errors = await _check_references(session, resource, records)
-    if errors:
-        errors.sort(key=lambda e: (e.row, e.column or ""))
-        raise ImportInvalid(errors[:MAX_REPORTED_ERRORS], len(errors))
-    created, updated = await _apply(session, resource, [v for _, v in records], progress)
-    await session.flush()
-    return ImportReport(kind=resource.kind, rows=len(records), created=created, updated=updated)  # type: ignore[arg-type]
+    return await _check_and_apply(session, resource, records, errors, progress)

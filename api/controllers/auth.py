@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.deps import DB, AppSettings
 from api.errors import Unauthorized
 from api.models import User
 from api.schemas.auth import Me, TokenRequest, TokenResponse
 from api.security import Principal, authenticate, issue_token
-from api.settings import Settings
 
 __all__ = ["AuthController"]
 
@@ -20,7 +20,7 @@ class AuthController(Controller):
 
     @post("/auth/token", operation_id="createToken", status_code=HTTP_200_OK, exclude_from_auth=True,
           summary="Exchange username and password for a bearer token")
-    async def token(self, data: TokenRequest, db: AsyncSession, settings: Settings, state: State) -> TokenResponse:
+    async def token(self, data: JSONBody[TokenRequest], db: DB, settings: AppSettings, state: State) -> TokenResponse:
         user = await authenticate(db, settings, data.username, data.password)
         await db.commit()
         if user is None:
@@ -30,7 +30,7 @@ class AuthController(Controller):
 
     @post("/auth/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT,
           summary="Revoke every token of the caller")
-    async def logout(self, request: Request[Principal, object, object], db: AsyncSession) -> None:
+    async def logout(self, request: Request[Principal, object, object], db: DB) -> None:
         user = await db.get(User, request.user.id)
         if user is not None:
             user.token_version += 1

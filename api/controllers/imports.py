@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Literal
 
 from litestar import Controller, post
+from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.deps import DB
 from api.errors import ValidationFailed
 from api.importing import ImportInvalid, import_file
 from api.registry import RESOURCES
@@ -37,9 +38,9 @@ def make_import_controller(max_bytes: int) -> type[Controller]:
                 "column and message."
             ),
         )
-        async def import_registry(self, kind: Literal["units", "case-files", "inspectors"], data: bytes, db: AsyncSession) -> ImportReport:
+        async def import_registry(self, kind: FromPath[Literal["units", "case-files", "inspectors"]], body: RawBody, db: DB) -> ImportReport:
             try:
-                report = await import_file(db, RESOURCES[kind], data)
+                report = await import_file(db, RESOURCES[kind], body)
             except ImportInvalid as exc:
                 await db.rollback()
                 raise ValidationFailed(

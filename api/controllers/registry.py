@@ -10,11 +10,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import ColumnElement, String, cast, false, or_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import registry
+from api.deps import DB
 from api.models import CaseFile, Inspector, Unit
 from api.schemas.common import Page
 from api.schemas import registry as s
@@ -22,9 +22,9 @@ from api.security import Principal, requires
 
 __all__ = ["UnitController", "CaseFileController", "InspectorController"]
 
-Limit = Annotated[int, Parameter(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, Parameter(ge=0, description="Rows to skip")]
-Search = Annotated[str | None, Parameter(max_length=100, description="Substring of code or name")]
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size")]
+Offset = Annotated[int, QueryParameter(ge=0, description="Rows to skip")]
+Search = Annotated[str | None, QueryParameter(max_length=100, description="Substring of code or name")]
 EDITORS = requires("admin", "chief")
 Req = Request[Principal, Any, Any]
 
@@ -57,10 +57,10 @@ class UnitController(Controller):
 
     @get("/", operation_id="listUnits", summary="List units")
     async def list_units(
-        self, request: Req, db: AsyncSession,
-        kind: s.UnitKind | None = None, district: str | None = None, grid: str | None = None,
-        risk_class: s.RiskClass | None = None, credit: s.Credit | None = None,
-        tier: Annotated[int | None, Parameter(ge=1, le=5)] = None, parent_code: str | None = None,
+        self, request: Req, db: DB,
+        kind: FromQuery[s.UnitKind | None] = None, district: FromQuery[str | None] = None, grid: FromQuery[str | None] = None,
+        risk_class: FromQuery[s.RiskClass | None] = None, credit: FromQuery[s.Credit | None] = None,
+        tier: Annotated[int | None, QueryParameter(ge=1, le=5)] = None, parent_code: FromQuery[str | None] = None,
         q: Search = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[s.Unit]:
         filters = [*_eq(Unit.kind, kind), *_eq(Unit.district, district), *_eq(Unit.grid, grid),
@@ -71,17 +71,17 @@ class UnitController(Controller):
         return Page(**await registry.page(db, registry.UNITS, _scoped(unit_scope(request.user), filters), limit=limit, offset=offset))
 
     @get("/{code:str}", operation_id="getUnit", summary="Read a unit")
-    async def read(self, request: Req, code: str, db: AsyncSession) -> s.Unit:
+    async def read(self, request: Req, code: FromPath[str], db: DB) -> s.Unit:
         return registry.to_out(registry.UNITS, await registry.get(db, registry.UNITS, code, scope=unit_scope(request.user)))
 
     @post("/", operation_id="createUnit", guards=[EDITORS], summary="Create a unit")
-    async def create(self, data: s.UnitCreate, db: AsyncSession) -> s.Unit:
+    async def create(self, data: JSONBody[s.UnitCreate], db: DB) -> s.Unit:
         row = await registry.create(db, registry.UNITS, data)
         await db.commit()
         return registry.to_out(registry.UNITS, row)
 
     @patch("/{code:str}", operation_id="updateUnit", guards=[EDITORS], summary="Update a unit")
-    async def update(self, code: str, data: s.UnitUpdate, db: AsyncSession) -> s.Unit:
+    async def update(self, code: FromPath[str], data: JSONBody[s.UnitUpdate], db: DB) -> s.Unit:
         row = await registry.update(db, registry.UNITS, await registry.get(db, registry.UNITS, code), data)
         await db.commit()
         return registry.to_out(registry.UNITS, row)
@@ -93,10 +93,10 @@ class CaseFileController(Controller):
 
     @get("/", operation_id="listCaseFiles", summary="List case files")
     async def list_case_files(
-        self, request: Req, db: AsyncSession,
-        unit_code: str | None = None, type: s.CaseFileType | None = None,
-        closed_from: Annotated[date | None, Parameter(description="Closed on or after (ISO date)")] = None,
-        closed_to: Annotated[date | None, Parameter(description="Closed on or before (ISO date)")] = None,
+        self, request: Req, db: DB,
+        unit_code: FromQuery[str | None] = None, type: FromQuery[s.CaseFileType | None] = None,
+        closed_from: Annotated[date | None, QueryParameter(description="Closed on or after (ISO date)")] = None,
+        closed_to: Annotated[date | None, QueryParameter(description="Closed on or before (ISO date)")] = None,
         q: Search = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[s.CaseFile]:
         filters = [*_eq(CaseFile.unit_code, unit_code), *_eq(CaseFile.type, type)]
@@ -109,18 +109,18 @@ class CaseFileController(Controller):
         return Page(**await registry.page(db, registry.CASE_FILES, _scoped(case_file_scope(request.user), filters), limit=limit, offset=offset))
 
     @get("/{code:str}", operation_id="getCaseFile", summary="Read a case file")
-    async def read(self, request: Req, code: str, db: AsyncSession) -> s.CaseFile:
+    async def read(self, request: Req, code: FromPath[str], db: DB) -> s.CaseFile:
         row = await registry.get(db, registry.CASE_FILES, code, scope=case_file_scope(request.user))
         return registry.to_out(registry.CASE_FILES, row)
 
     @post("/", operation_id="createCaseFile", guards=[EDITORS], summary="Create a case file")
-    async def create(self, data: s.CaseFileCreate, db: AsyncSession) -> s.CaseFile:
+    async def create(self, data: JSONBody[s.CaseFileCreate], db: DB) -> s.CaseFile:
         row = await registry.create(db, registry.CASE_FILES, data)
         await db.commit()
         return registry.to_out(registry.CASE_FILES, row)
 
     @patch("/{code:str}", operation_id="updateCaseFile", guards=[EDITORS], summary="Update a case file")
-    async def update(self, code: str, data: s.CaseFileUpdate, db: AsyncSession) -> s.CaseFile:
+    async def update(self, code: FromPath[str], data: JSONBody[s.CaseFileUpdate], db: DB) -> s.CaseFile:
         row = await registry.update(db, registry.CASE_FILES, await registry.get(db, registry.CASE_FILES, code), data)
         await db.commit()
         return registry.to_out(registry.CASE_FILES, row)
@@ -133,9 +133,9 @@ class InspectorController(Controller):
 
     @get("/", operation_id="listInspectors", summary="List inspectors")
     async def list_inspectors(
-        self, request: Req, db: AsyncSession,
-        home_unit: str | None = None, home_grid: str | None = None,
-        qualification: s.Qualification | None = None, active: bool | None = None,
+        self, request: Req, db: DB,
+        home_unit: FromQuery[str | None] = None, home_grid: FromQuery[str | None] = None,
+        qualification: FromQuery[s.Qualification | None] = None, active: FromQuery[bool | None] = None,
         q: Search = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[s.Inspector]:
         filters = [*_eq(Inspector.home_unit, home_unit), *_eq(Inspector.home_grid, home_grid), *_eq(Inspector.active, active)]
@@ -147,18 +147,18 @@ class InspectorController(Controller):
         return Page(**await registry.page(db, registry.INSPECTORS, _scoped(inspector_scope(request.user), filters), limit=limit, offset=offset))
 
     @get("/{username:str}", operation_id="getInspector", summary="Read an inspector")
-    async def read(self, request: Req, username: str, db: AsyncSession) -> s.Inspector:
+    async def read(self, request: Req, username: FromPath[str], db: DB) -> s.Inspector:
         row = await registry.get(db, registry.INSPECTORS, username, scope=inspector_scope(request.user))
         return registry.to_out(registry.INSPECTORS, row)
 
     @post("/", operation_id="createInspector", guards=[EDITORS], summary="Create an inspector")
-    async def create(self, data: s.InspectorCreate, db: AsyncSession) -> s.Inspector:
+    async def create(self, data: JSONBody[s.InspectorCreate], db: DB) -> s.Inspector:
         row = await registry.create(db, registry.INSPECTORS, data)
         await db.commit()
         return registry.to_out(registry.INSPECTORS, row)
 
     @patch("/{username:str}", operation_id="updateInspector", guards=[EDITORS], summary="Update an inspector")
-    async def update(self, username: str, data: s.InspectorUpdate, db: AsyncSession) -> s.Inspector:
+    async def update(self, username: FromPath[str], data: JSONBody[s.InspectorUpdate], db: DB) -> s.Inspector:
         row = await registry.update(db, registry.INSPECTORS, await registry.get(db, registry.INSPECTORS, username), data)
         await db.commit()
         return registry.to_out(registry.INSPECTORS, row)

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.deps import DB
 from api.accounts import create_user, get_user, update_user, user_out
 from api.models import User
 from api.schemas.auth import Role, UserCreate, UserOut, UserUpdate
@@ -24,10 +24,10 @@ class UserController(Controller):
     @get("/", operation_id="listUsers", summary="List accounts")
     async def list_users(
         self,
-        db: AsyncSession,
-        role: Role | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        db: DB,
+        role: FromQuery[Role | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Page[UserOut]:
         filters = [User.role == role] if role else []
         total = (await db.execute(select(func.count()).select_from(User).where(*filters))).scalar_one()
@@ -35,17 +35,17 @@ class UserController(Controller):
         return Page(items=[user_out(u) for u in rows], total=total, limit=limit, offset=offset)
 
     @post("/", operation_id="createUser", summary="Create an account")
-    async def create(self, data: UserCreate, db: AsyncSession) -> UserOut:
+    async def create(self, data: JSONBody[UserCreate], db: DB) -> UserOut:
         user = await create_user(db, data)
         await db.commit()
         return user_out(user)
 
     @get("/{username:str}", operation_id="getUser", summary="Read an account")
-    async def read(self, username: str, db: AsyncSession) -> UserOut:
+    async def read(self, username: FromPath[str], db: DB) -> UserOut:
         return user_out(await get_user(db, username))
 
     @patch("/{username:str}", operation_id="updateUser", summary="Change role, unit, password or active flag")
-    async def update(self, username: str, data: UserUpdate, db: AsyncSession) -> UserOut:
+    async def update(self, username: FromPath[str], data: JSONBody[UserUpdate], db: DB) -> UserOut:
         user = await update_user(db, await get_user(db, username), data)
         await db.commit()
         return user_out(user)

@@ -6,6 +6,7 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api import models  # noqa: F401  (registers the tables on Base.metadata)
 from api.db import Base, make_engine
@@ -26,25 +27,29 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _run_async(url: str) -> None:
-    engine = make_engine(url, pool_size=1)
+async def _run_async(engine: AsyncEngine, dispose: bool) -> None:
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
             await connection.commit()
     finally:
-        await engine.dispose()
+        if dispose:
+            await engine.dispose()
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    # Tests (pytest-alembic) hand in a connection or an engine; the CLI hands in a URL.
+    given = config.attributes.get("connection")
+    if isinstance(given, AsyncEngine):
+        asyncio.run(_run_async(given, dispose=False))
+        return
+    if isinstance(given, Connection):
+        _run(given)
         return
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no database URL given to the migrations")
-    asyncio.run(_run_async(url))
+    asyncio.run(_run_async(make_engine(url, pool_size=1), dispose=True))
 
 
 if context.is_offline_mode():

@@ -1,0 +1,67 @@
+"""Shared fixtures. Database tests run on SQLite always and on PostgreSQL as well when
+SPOTCHECK_TEST_POSTGRES_URL is set (CI sets it; an unreachable server fails the run)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import delete, update
+
+from api.app import create_app
+from api.db import Base
+from api.migrate import upgrade
+from api.models import Unit
+from api.settings import Settings
+from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
+
+POSTGRES_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL", "").strip()
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database per backend, shared by the session; tests empty it first."""
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("sqlite") / "spotcheck.db")
+        upgrade(url)
+        yield url
+        return
+    url = create_postgres_database(POSTGRES_URL)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(POSTGRES_URL, url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key=TEST_SECRET,
+                    login_max_failures=3, login_lockout_seconds=30)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as client:
+        async with app.state.engine.begin() as connection:
+            # Units refer to units: unlink them first so row order cannot trip the key.
+            await connection.execute(update(Unit).values(parent_code=None))
+            for table in reversed(Base.metadata.sorted_tables):
+                await connection.execute(delete(table))
+        yield client

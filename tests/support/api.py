@@ -1,0 +1,74 @@
+"""Helpers for API tests: accounts, logins and error-shape checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from api.accounts import create_user
+from api.importing import import_records
+from api.registry import CASE_FILES, INSPECTORS, UNITS
+from api.schemas.auth import UserCreate
+
+__all__ = ["PASSWORD", "add_user", "assert_error", "auth", "login", "seed_registry"]
+
+PASSWORD = "correct horse battery"
+
+
+async def add_user(app: Litestar, username: str, role: str, unit_code: str | None = None, password: str = PASSWORD) -> None:
+    async with app.state.sessionmaker() as session:
+        await create_user(session, UserCreate(username=username, role=role, password=password, unit_code=unit_code))  # type: ignore[arg-type]
+        await session.commit()
+
+
+async def login(client: AsyncTestClient[Litestar], username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return auth(response.json()["access_token"])
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response has ``status`` and exactly the error shape; returns the body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "message", "details"}, body
+    assert isinstance(body["code"], str) and body["code"].isupper()
+    assert isinstance(body["message"], str) and body["message"]
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+# A small registry: two offices in different grids, an entity, case files, inspectors.
+UNIT_ROWS = [
+    {"code": "DG", "name": "东莞市市场监督管理局", "kind": "office"},
+    {"code": "DG-HM", "name": "虎门分局", "kind": "office", "district": "滨海片区", "grid": "G01",
+     "lat": 22.82, "lon": 113.67, "risk_class": "III", "credit": "A", "tier": 1, "parent_code": "DG"},
+    {"code": "DG-CA", "name": "长安分局", "kind": "office", "district": "滨海片区", "grid": "G02",
+     "lat": 22.81, "lon": 113.80, "risk_class": "III", "credit": "B", "tier": 2, "parent_code": "DG"},
+    {"code": "DG-HM-001", "name": "东莞市虎门镇某某食品店", "kind": "entity", "grid": "G01",
+     "lat": 22.83, "lon": 113.66, "risk_class": "I", "credit": "C", "parent_code": "DG-HM"},
+]
+CASE_FILE_ROWS = [
+    {"code": "虎门市监罚〔2025〕1号", "unit_code": "DG-HM", "type": "enforcement", "closed_on": "2025-03-04", "handlers": ["张伟", "李娜"]},
+    {"code": "虎门市监登〔2025〕2号", "unit_code": "DG-HM", "type": "registration", "closed_on": "2025-05-06", "handlers": ["张伟"]},
+    {"code": "长安市监罚〔2025〕1号", "unit_code": "DG-CA", "type": "enforcement", "closed_on": "2025-06-01", "handlers": ["王芳"]},
+]
+INSPECTOR_ROWS = [
+    {"username": "insp01", "name": "陈静", "home_unit": "DG-HM", "home_grid": "G01", "qualifications": ["field_visit", "file_review"]},
+    {"username": "insp02", "name": "刘洋", "home_unit": "DG-CA", "home_grid": "G02", "qualifications": ["file_review"]},
+]
+
+
+async def seed_registry(app: Litestar) -> None:
+    async with app.state.sessionmaker() as session:
+        await import_records(session, UNITS, UNIT_ROWS)
+        await import_records(session, CASE_FILES, CASE_FILE_ROWS)
+        await import_records(session, INSPECTORS, INSPECTOR_ROWS)
+        await session.commit()
