@@ -25,6 +25,7 @@ from api.controllers.users import UserController
 from api.db import make_engine, make_sessionmaker
 from api.deps import provide_session, provide_settings
 from api.errors import exception_handlers
+from api.openapi import document_errors
 from api.logs import configure_logging, request_id_middleware
 from api.security import make_jwt_auth
 from api.settings import Settings
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             AuthController,
@@ -71,7 +72,10 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        logging_config=None,  # api.logs owns logging: one JSON line per event
     )
+    document_errors(app)
+    return app
 
 
 def _request_id_outermost(app_config: AppConfig) -> AppConfig:

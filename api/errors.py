@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -146,13 +146,22 @@ def _api_error_handler(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any
     return _respond(exc.status_code, ErrorBody(exc.code, exc.message, exc.details), exc.headers)
 
 
+def _caused_by_decoding(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, (msgspec.DecodeError, SerializationException)):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def _http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if status >= 500:
         log.error("http error %s: %s", status, exc.detail)
         return _respond(status, ErrorBody("SERVER_ERROR", "The server could not complete the request."))
-    if status == 400 and str(exc.detail).startswith("JSON is malformed"):
-        return _respond(400, ErrorBody("MALFORMED_JSON", f"The request body is not valid JSON: {exc.detail.split(': ', 1)[-1]}"))
+    if status == 400 and _caused_by_decoding(exc):
+        return _respond(400, ErrorBody("MALFORMED_JSON", f"The request body is not valid JSON: {exc.detail}"))
     code, default_message = HTTP_CODES.get(status, ("HTTP_ERROR", "The request failed."))
     message = default_message
     # Litestar's own 4xx texts are safe to show and often more precise (e.g. which limit).

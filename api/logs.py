@@ -55,6 +55,14 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+async def _refuse_nul(send: Send) -> None:
+    # PostgreSQL refuses NUL in text; no code or name may contain one, so refuse it early.
+    body = b'{"code":"BAD_REQUEST","message":"NUL characters are not allowed in URLs.","details":null}'
+    await send({"type": "http.response.start", "status": 400,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Give every request an id (the client's X-Request-ID if sane), echo it, log the access."""
 
@@ -79,6 +87,9 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         try:
+            if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+                await _refuse_nul(send_with_id)
+                return
             await app(scope, receive, send_with_id)
         finally:
             user = scope.get("user")

@@ -134,6 +134,8 @@ def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseR
     allowed = frozenset(roles)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return  # CORS preflight: unauthenticated by design, answers only the Allow header
         if connection.user.role not in allowed:
             raise Forbidden("Your role may not do this.", details={"allowed_roles": sorted(allowed)})
 

@@ -13,7 +13,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import delete, update
 
 from api.app import create_app
-from api.db import Base
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.db import Base, make_engine, make_sessionmaker
 from api.migrate import upgrade
 from api.models import Unit
 from api.settings import Settings
@@ -57,11 +59,23 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions for the test's own setup and checks, on an engine of the test's event loop
+    (the app serves requests on another loop, and asyncpg connections belong to one loop).
+    The database is emptied first."""
+    engine = make_engine(database_url, pool_size=2)
+    async with engine.begin() as connection:
+        # Units refer to units: unlink them first so row order cannot trip the key.
+        await connection.execute(update(Unit).values(parent_code=None))
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def client(app: Litestar, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as client:
-        async with app.state.engine.begin() as connection:
-            # Units refer to units: unlink them first so row order cannot trip the key.
-            await connection.execute(update(Unit).values(parent_code=None))
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(delete(table))
         yield client

@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import ColumnElement, String, cast, false, or_
 
 from api import registry
+from api.controllers.params import Limit, Offset, Search
 from api.deps import DB
 from api.models import CaseFile, Inspector, Unit
 from api.schemas.common import Page
@@ -22,9 +23,6 @@ from api.security import Principal, requires
 
 __all__ = ["UnitController", "CaseFileController", "InspectorController"]
 
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, QueryParameter(ge=0, description="Rows to skip")]
-Search = Annotated[str | None, QueryParameter(max_length=100, description="Substring of code or name")]
 EDITORS = requires("admin", "chief")
 Req = Request[Principal, Any, Any]
 

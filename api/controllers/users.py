@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import func, select
 
 from api.deps import DB
+from api.controllers.params import Limit, Offset
 from api.accounts import create_user, get_user, update_user, user_out
 from api.models import User
 from api.schemas.auth import Role, UserCreate, UserOut, UserUpdate
@@ -26,8 +25,8 @@ class UserController(Controller):
         self,
         db: DB,
         role: FromQuery[Role | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[UserOut]:
         filters = [User.role == role] if role else []
         total = (await db.execute(select(func.count()).select_from(User).where(*filters))).scalar_one()

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from api.schemas.common import Body, Code, Password, Username
+from api.schemas.common import PRINTABLE, Body, Code, Password, Username
 
 __all__ = ["TokenRequest", "TokenResponse", "Me", "Role", "UserOut", "UserCreate", "UserUpdate"]
 
@@ -14,7 +14,7 @@ Role = Literal["admin", "chief", "inspector", "unit"]
 
 
 class TokenRequest(Body):
-    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    username: Annotated[str, Meta(min_length=1, max_length=64, pattern=PRINTABLE)]
     password: Annotated[str, Meta(min_length=1, max_length=256)]
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from api.schemas.common import Body, Code, Text, Username
+from api.schemas.common import PRINTABLE, Body, Code, Text, Username
 
 __all__ = [
     "CaseFile",
@@ -34,8 +34,8 @@ Qualification = Literal["file_review", "field_visit"]
 Lat = Annotated[float, Meta(ge=-90, le=90)]
 Lon = Annotated[float, Meta(ge=-180, le=180)]
 Tier = Annotated[int, Meta(ge=1, le=5)]
-Label = Annotated[str, Meta(min_length=1, max_length=100)]
-Handler = Annotated[str, Meta(min_length=1, max_length=50)]
+Label = Annotated[str, Meta(min_length=1, max_length=100, pattern=PRINTABLE)]
+Handler = Annotated[str, Meta(min_length=1, max_length=50, pattern=PRINTABLE)]
 
 
 class Unit(msgspec.Struct, kw_only=True):

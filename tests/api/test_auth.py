@@ -11,8 +11,8 @@ from tests.conftest import TEST_SECRET
 from tests.support.api import PASSWORD, add_user, assert_error, auth, login, seed_registry
 
 
-async def test_token_has_the_documented_shape_and_works(app, client):
-    await add_user(app, "chief", "chief")
+async def test_token_has_the_documented_shape_and_works(db, client):
+    await add_user(db, "chief", "chief")
     response = await client.post("/api/v1/auth/token", json={"username": "chief", "password": PASSWORD})
     assert response.status_code == 200
     body = response.json()
@@ -36,8 +36,8 @@ async def test_health_and_docs_need_no_token(client):
     assert (await client.get("/schema/openapi.json")).json()["openapi"].startswith("3.1")
 
 
-async def test_expired_and_forged_tokens_are_rejected(app, client):
-    await add_user(app, "admin", "admin")
+async def test_expired_and_forged_tokens_are_rejected(db, client):
+    await add_user(db, "admin", "admin")
     headers = await login(client, "admin")
     claims = jwt.decode(headers["Authorization"][7:], TEST_SECRET, algorithms=["HS256"])
     expired = jwt.encode({**claims, "exp": int(datetime.now(timezone.utc).timestamp()) - 5}, TEST_SECRET, algorithm="HS256")
@@ -48,9 +48,9 @@ async def test_expired_and_forged_tokens_are_rejected(app, client):
     assert_error(await client.get("/api/v1/me", headers=auth(elevated)), 401)
 
 
-async def test_logout_and_disabling_revoke_tokens(app, client):
-    await add_user(app, "admin", "admin")
-    await add_user(app, "chief", "chief")
+async def test_logout_and_disabling_revoke_tokens(db, client):
+    await add_user(db, "admin", "admin")
+    await add_user(db, "chief", "chief")
     admin = await login(client, "admin")
     chief = await login(client, "chief")
     assert (await client.post("/api/v1/auth/logout", headers=chief)).status_code == 204
@@ -62,10 +62,10 @@ async def test_logout_and_disabling_revoke_tokens(app, client):
     assert_error(await client.post("/api/v1/auth/token", json={"username": "chief", "password": PASSWORD}), 401, "INVALID_CREDENTIALS")
 
 
-async def test_wrong_role_is_403_and_invisible_object_is_404(app, client):
-    await seed_registry(app)
-    await add_user(app, "insp01", "inspector")
-    await add_user(app, "hm", "unit", unit_code="DG-HM")
+async def test_wrong_role_is_403_and_invisible_object_is_404(db, client):
+    await seed_registry(db)
+    await add_user(db, "insp01", "inspector")
+    await add_user(db, "hm", "unit", unit_code="DG-HM")
     inspector = await login(client, "insp01")
     unit = await login(client, "hm")
     assert_error(await client.get("/api/v1/users", headers=inspector), 403, "FORBIDDEN")
@@ -84,17 +84,17 @@ async def test_wrong_role_is_403_and_invisible_object_is_404(app, client):
     assert [i["username"] for i in listed["items"]] == ["insp01"]
 
 
-async def test_role_change_revokes_old_token(app, client):
-    await add_user(app, "admin", "admin")
-    await add_user(app, "boss", "chief")
+async def test_role_change_revokes_old_token(db, client):
+    await add_user(db, "admin", "admin")
+    await add_user(db, "boss", "chief")
     admin = await login(client, "admin")
     boss = await login(client, "boss")
     assert (await client.patch("/api/v1/users/boss", json={"role": "inspector"}, headers=admin)).status_code == 200
     assert_error(await client.get("/api/v1/me", headers=boss), 401)
 
 
-async def test_failed_logins_lock_the_username(app, client):
-    await add_user(app, "chief", "chief")
+async def test_failed_logins_lock_the_username(db, client):
+    await add_user(db, "chief", "chief")
     for _ in range(3):  # settings fixture: login_max_failures=3
         assert_error(await client.post("/api/v1/auth/token", json={"username": "chief", "password": "wrong"}), 401)
     # Now locked: even the right password is refused, with a Retry-After.
@@ -108,8 +108,8 @@ async def test_failed_logins_lock_the_username(app, client):
     assert_error(await client.post("/api/v1/auth/token", json={"username": "ghost", "password": "x"}), 429)
 
 
-async def test_success_resets_the_failure_count(app, client):
-    await add_user(app, "chief", "chief")
+async def test_success_resets_the_failure_count(db, client):
+    await add_user(db, "chief", "chief")
     for _ in range(2):
         assert_error(await client.post("/api/v1/auth/token", json={"username": "chief", "password": "wrong"}), 401)
     await login(client, "chief")
@@ -118,9 +118,9 @@ async def test_success_resets_the_failure_count(app, client):
     await login(client, "chief")
 
 
-async def test_user_management_rules(app, client):
-    await seed_registry(app)
-    await add_user(app, "admin", "admin")
+async def test_user_management_rules(db, client):
+    await seed_registry(db)
+    await add_user(db, "admin", "admin")
     admin = await login(client, "admin")
     created = await client.post("/api/v1/users", json={"username": "hm", "role": "unit", "password": "long enough", "unit_code": "DG-HM"}, headers=admin)
     assert created.status_code == 201 and created.json()["unit_code"] == "DG-HM"

@@ -12,7 +12,8 @@ from pytest_alembic.tests import (  # noqa: F401  (collected here as this module
     test_up_down_consistency,
     test_upgrade,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from api.db import make_engine
 from api.migrate import alembic_config as spotcheck_alembic_config
@@ -33,7 +34,8 @@ def alembic_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[AsyncEn
         yield engine
         return
     url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_migrations")
-    engine = make_engine(url, pool_size=1)
+    # pytest-alembic runs each step in a new event loop: no connection may outlive one.
+    engine = create_async_engine(url, poolclass=NullPool)
     try:
         yield engine
     finally:

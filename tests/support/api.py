@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from litestar.testing import AsyncTestClient
 
 from api.accounts import create_user
@@ -17,8 +18,8 @@ __all__ = ["PASSWORD", "add_user", "assert_error", "auth", "login", "seed_regist
 PASSWORD = "correct horse battery"
 
 
-async def add_user(app: Litestar, username: str, role: str, unit_code: str | None = None, password: str = PASSWORD) -> None:
-    async with app.state.sessionmaker() as session:
+async def add_user(db: async_sessionmaker[AsyncSession], username: str, role: str, unit_code: str | None = None, password: str = PASSWORD) -> None:
+    async with db() as session:
         await create_user(session, UserCreate(username=username, role=role, password=password, unit_code=unit_code))  # type: ignore[arg-type]
         await session.commit()
 
@@ -66,8 +67,8 @@ INSPECTOR_ROWS = [
 ]
 
 
-async def seed_registry(app: Litestar) -> None:
-    async with app.state.sessionmaker() as session:
+async def seed_registry(db: async_sessionmaker[AsyncSession]) -> None:
+    async with db() as session:
         await import_records(session, UNITS, UNIT_ROWS)
         await import_records(session, CASE_FILES, CASE_FILE_ROWS)
         await import_records(session, INSPECTORS, INSPECTOR_ROWS)

@@ -1,0 +1,72 @@
+"""The OpenAPI document states our real error contract.
+
+Litestar documents 4xx bodies as ``{status_code, detail, extra}``; every error we send is
+:class:`api.errors.ErrorBody`. This rewrites each operation's error responses to that shape
+and adds the statuses the operation can actually return.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+
+__all__ = ["document_errors"]
+
+PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/token"}
+COMMON = {
+    "400": "Malformed request (e.g. body is not JSON): code MALFORMED_JSON or BAD_REQUEST.",
+    "404": "No such resource, or one the caller may not know exists.",
+    "413": "The request body exceeds the limit: code PAYLOAD_TOO_LARGE.",
+    "422": "Invalid input; details list each bad field as {path, message}.",
+    "500": "Unexpected error; logged with the request id, no details exposed.",
+    "503": "The database is unavailable; retry after the Retry-After header.",
+}
+AUTHENTICATED = {
+    "401": "Missing, invalid, expired or revoked token.",
+    "403": "The caller's role may not do this.",
+}
+WRITES = {"409": "Conflict with current data (e.g. the key exists): code ALREADY_EXISTS or CONFLICT."}
+LOGIN = {"401": "Wrong username or password: code INVALID_CREDENTIALS.",
+         "429": "The username is locked after repeated failures: code LOGIN_LOCKED, Retry-After set."}
+
+
+def _error_response(description: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=description,
+        content={"application/json": OpenAPIMediaType(schema=Reference(ref="#/components/schemas/ErrorBody"))},
+    )
+
+
+def document_errors(app: Litestar) -> OpenAPI:
+    """Rewrite the app's (cached) OpenAPI document in place and return it."""
+    schema = app.openapi_schema
+    assert schema.components is not None
+    schema.components.schemas = dict(schema.components.schemas or {})
+    schema.components.schemas["ErrorBody"] = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["code", "message", "details"],
+        properties={
+            "code": Schema(type=OpenAPIType.STRING, description="Stable machine-readable code, e.g. VALIDATION_ERROR"),
+            "message": Schema(type=OpenAPIType.STRING, description="Human-readable explanation"),
+            "details": Schema(description="Structured specifics (field paths, rows, limits) or null"),
+        },
+    )
+    for path, item in (schema.paths or {}).items():
+        for method in ("get", "put", "post", "patch", "delete"):
+            operation = getattr(item, method)
+            if operation is None:
+                continue
+            wanted = dict(COMMON)
+            if path not in PUBLIC_PATHS:
+                wanted |= AUTHENTICATED
+            if method in {"post", "put", "patch"}:
+                wanted |= WRITES
+            if path == "/api/v1/auth/token":
+                wanted |= LOGIN
+            responses = dict(operation.responses or {})
+            for status in [s for s in responses if s[0] in "45"]:
+                responses[status] = _error_response(wanted.pop(status, responses[status].description))
+            responses |= {status: _error_response(text) for status, text in wanted.items()}
+            operation.responses = responses
+    return schema

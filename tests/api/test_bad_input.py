@@ -1,0 +1,65 @@
+"""Bad input of every shape gets a 4xx with the error shape, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.api import add_user, assert_error, login
+
+
+@pytest.fixture
+async def admin(db, client):
+    await add_user(db, "admin", "admin")
+    return await login(client, "admin")
+
+
+async def test_malformed_json(client, admin):
+    for raw in [b"{", b"{'a': 1}", b"\xff\xfe", b"[1,2", b"null x"]:
+        r = await client.post("/api/v1/units", content=raw, headers={**admin, "Content-Type": "application/json"})
+        assert_error(r, 400, "MALFORMED_JSON")
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"code": 1, "name": "x", "kind": "office"}, "$.code"),
+        ({"code": "A", "name": "x", "kind": "shop"}, "$.kind"),
+        ({"code": "A", "name": "x", "kind": "office", "lat": "north"}, "$.lat"),
+        ({"code": "A", "name": "x", "kind": "office", "lat": 91}, "$.lat"),
+        ({"code": "A", "name": "x", "kind": "office", "tier": 6}, "$.tier"),
+        ({"code": "A", "name": "", "kind": "office"}, "$.name"),
+        ({"code": "A B", "name": "x", "kind": "office"}, "$.code"),
+        ({"code": "A", "kind": "office"}, "$"),
+        ({"code": "A", "name": "x", "kind": "office", "colour": "red"}, "$"),
+        ([1, 2, 3], "$"),
+        ("just a string", "$"),
+    ],
+)
+async def test_wrong_types_and_unknown_fields_name_the_path(client, admin, body, path):
+    details = assert_error(await client.post("/api/v1/units", json=body, headers=admin), 422, "VALIDATION_ERROR")["details"]
+    assert details and details[0]["path"] == path and details[0]["message"]
+    assert (await client.get("/api/v1/units", headers=admin)).json()["total"] == 0  # nothing partial
+
+
+async def test_huge_bodies_are_refused(client, admin, settings):
+    big = b'{"code":"A","name":"' + b"x" * (settings.max_body_bytes + 10) + b'","kind":"office"}'
+    assert_error(await client.post("/api/v1/units", content=big, headers={**admin, "Content-Type": "application/json"}), 413, "PAYLOAD_TOO_LARGE")
+    huge_file = b"code,name,kind\n" + b"A,x,office\n" * (settings.import_max_bytes // 11 + 10)
+    assert_error(await client.post("/api/v1/imports/units", content=huge_file, headers=admin), 413)
+
+
+async def test_unknown_routes_methods_and_path_values(client, admin):
+    assert_error(await client.get("/api/v1/nothing-here", headers=admin), 404)
+    assert_error(await client.delete("/api/v1/units", headers=admin), 405, "METHOD_NOT_ALLOWED")
+    assert_error(await client.post("/api/v1/imports/cats", content=b"a", headers=admin), 422)
+    assert_error(await client.get("/api/v1/units/%00", headers=admin), 400, "BAD_REQUEST")
+    assert_error(await client.get("/api/v1/units?district=a%00b", headers=admin), 400, "BAD_REQUEST")
+    nul_name = await client.post("/api/v1/units", json={"code": "N", "name": "a\u0000b", "kind": "office"}, headers=admin)
+    assert assert_error(nul_name, 422)["details"][0]["path"] == "$.name"
+
+
+async def test_every_error_carries_a_request_id(client, admin):
+    r = await client.get("/api/v1/units/NOPE", headers={**admin, "X-Request-ID": "client-chosen-id-42"})
+    assert r.headers["x-request-id"] == "client-chosen-id-42"
+    assert len((await client.get("/no/such/route")).headers["x-request-id"]) == 32
+    assert len((await client.get("/api/v1/units")).headers["x-request-id"]) == 32

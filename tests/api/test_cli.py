@@ -1,0 +1,72 @@
+"""The spotcheck console command against a real database."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import anyio
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+
+
+@pytest.fixture
+def env(settings, client):
+    # `client` empties the database first; the CLI then works on the same one.
+    return {"SPOTCHECK_DATABASE_URL": settings.database_url, "SPOTCHECK_DATA_DIR": settings.data_dir,
+            "SPOTCHECK_SECRET_KEY": settings.secret_key}
+
+
+async def run(env, *args, stdin=None):
+    # The CLI owns its event loop (asyncio.run), so it runs beside the test's loop.
+    return await anyio.to_thread.run_sync(partial(CliRunner().invoke, main, list(args), env=env, input=stdin))
+
+
+async def test_demo_loads_once_and_its_accounts_log_in(env, client):
+    first = await run(env, "demo", "--if-empty")
+    assert first.exit_code == 0, first.output
+    lines = [l.split() for l in first.output.splitlines() if l.startswith("  ")]
+    roles = [l[0] for l in lines]
+    assert roles == ["admin", "chief", "inspector", "inspector", "unit"]
+    second = await run(env, "demo", "--if-empty")
+    assert second.exit_code == 0 and "already present" in second.output
+    assert (await run(env, "demo")).exit_code == 1
+    for role, username, password, *_ in lines:
+        r = await client.post("/api/v1/auth/token", json={"username": username, "password": password})
+        assert r.status_code == 200 and r.json()["role"] == role
+    token = (await client.post("/api/v1/auth/token", json={"username": lines[1][1], "password": lines[1][2]})).json()["access_token"]
+    units = (await client.get("/api/v1/units?kind=office&parent_code=DG", headers={"Authorization": f"Bearer {token}"})).json()
+    assert units["total"] == 33
+
+
+async def test_users_add_and_set_password(env, client):
+    assert (await run(env, "users", "add", "boss", "--role", "chief", "--password-stdin", stdin="s3cret-password\n")).exit_code == 0
+    assert (await client.post("/api/v1/auth/token", json={"username": "boss", "password": "s3cret-password"})).status_code == 200
+    dup = await run(env, "users", "add", "boss", "--role", "chief", "--password-stdin", stdin="s3cret-password\n")
+    assert dup.exit_code == 1 and "taken" in dup.output
+    unbound = await run(env, "users", "add", "u1", "--role", "unit", "--password-stdin", stdin="s3cret-password\n")
+    assert unbound.exit_code == 1 and "unit_code" in unbound.output
+    short = await run(env, "users", "add", "x", "--role", "admin", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 1
+    assert (await run(env, "users", "set-password", "boss", "--password-stdin", stdin="another-password\n")).exit_code == 0
+    assert (await client.post("/api/v1/auth/token", json={"username": "boss", "password": "s3cret-password"})).status_code == 401
+    assert (await client.post("/api/v1/auth/token", json={"username": "boss", "password": "another-password"})).status_code == 200
+
+
+async def test_import_reports_bad_rows_and_exits_nonzero(env, client, tmp_path):
+    good = tmp_path / "units.csv"
+    good.write_text("code,name,kind,parent_code\nP,总局,office,\nC,分局,office,P\n", encoding="utf-8")
+    ok = await run(env, "import", "units", str(good))
+    assert ok.exit_code == 0 and "2 created" in ok.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,kind\nX,,office\nY,y,shop\n", encoding="utf-8")
+    result = await run(env, "import", "units", str(bad))
+    assert result.exit_code == 1
+    assert "row 2, column name" in result.output and "row 3, column kind" in result.output
+    assert "nothing was imported" in result.output
+
+
+def test_settings_errors_are_clean(tmp_path):
+    result = CliRunner().invoke(main, ["migrate"], env={"SPOTCHECK_ENV": "production", "SPOTCHECK_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 1 and "SPOTCHECK_SECRET_KEY is required" in result.output

@@ -1,0 +1,111 @@
+"""Bulk import over HTTP: CSV and XLSX, every bad row reported, all or nothing."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import openpyxl
+import pytest
+
+from tests.support.api import add_user, assert_error, login, seed_registry
+
+UNITS_CSV = (
+    "code,name,kind,district,grid,lat,lon,risk_class,credit,tier,parent_code\n"
+    "DG-SL,石龙分局,office,水乡片区,G10,23.1,113.87,III,A,4,DG\n"
+    "DG-SL-001,东莞市石龙镇某某餐饮店,entity,水乡片区,G10,23.11,113.88,I,B,,DG-SL\n"
+)
+
+
+@pytest.fixture
+async def chief(db, client):
+    await seed_registry(db)
+    await add_user(db, "chief", "chief")
+    return await login(client, "chief")
+
+
+async def count(client, headers, path="/api/v1/units"):
+    return (await client.get(path, headers=headers)).json()["total"]
+
+
+async def test_csv_import_creates_then_updates(client, chief):
+    r = await client.post("/api/v1/imports/units", content=UNITS_CSV.encode(), headers={**chief, "Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"kind": "units", "rows": 2, "created": 2, "updated": 0}
+    entity = (await client.get("/api/v1/units/DG-SL-001", headers=chief)).json()
+    assert entity["parent_code"] == "DG-SL" and entity["tier"] is None and entity["lat"] == 23.11
+    again = await client.post("/api/v1/imports/units", content=UNITS_CSV.replace("石龙分局", "石龙分局（新）").encode(), headers=chief)
+    assert again.json() == {"kind": "units", "rows": 2, "created": 0, "updated": 2}
+    assert (await client.get("/api/v1/units/DG-SL", headers=chief)).json()["name"] == "石龙分局（新）"
+
+
+async def test_children_may_come_before_parents_in_the_file(client, chief):
+    csv = "code,name,kind,parent_code\nC-1,子,entity,P-1\nP-1,父,office,DG\n"
+    r = await client.post("/api/v1/imports/units", content=csv.encode(), headers=chief)
+    assert r.status_code == 200, r.text
+    assert (await client.get("/api/v1/units/C-1", headers=chief)).json()["parent_code"] == "P-1"
+
+
+async def test_gb18030_csv_from_chinese_excel(client, chief):
+    csv = "code,unit_code,type,closed_on,handlers\n虎门市监罚〔2026〕9号,DG-HM,enforcement,2026-01-05,张伟;李娜\n"
+    r = await client.post("/api/v1/imports/case-files", content=csv.encode("gb18030"), headers=chief)
+    assert r.status_code == 200, r.text
+    got = (await client.get("/api/v1/case-files?q=2026", headers=chief)).json()["items"][0]
+    assert got["code"] == "虎门市监罚〔2026〕9号" and got["handlers"] == ["张伟", "李娜"]
+
+
+async def test_xlsx_import_with_numbers_and_dates(client, chief):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["username", "name", "home_unit", "home_grid", "qualifications", "active"])
+    sheet.append(["insp03", "黄磊", "DG-HM", "G01", "field_visit、file_review", "是"])
+    sheet.append(["insp04", "周敏", "DG-CA", 2, "file_review", "否"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    r = await client.post("/api/v1/imports/inspectors", content=buffer.getvalue(), headers=chief)
+    assert r.status_code == 200, r.text
+    i3 = (await client.get("/api/v1/inspectors/insp03", headers=chief)).json()
+    i4 = (await client.get("/api/v1/inspectors/insp04", headers=chief)).json()
+    assert i3["qualifications"] == ["field_visit", "file_review"] and i3["active"] is True
+    assert i4["home_grid"] == "2" and i4["active"] is False  # 2, not "2.0"
+    book = openpyxl.Workbook()
+    book.active.append(["code", "unit_code", "type", "closed_on"])
+    book.active.append(["F-X", "DG-HM", "other", date(2025, 7, 1)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    r = await client.post("/api/v1/imports/case-files", content=buffer.getvalue(), headers=chief)
+    assert r.status_code == 200, r.text
+    assert (await client.get("/api/v1/case-files/F-X", headers=chief)).json()["closed_on"] == "2025-07-01"
+
+
+async def test_every_bad_row_is_reported_and_nothing_is_written(client, chief):
+    before = await count(client, chief)
+    csv = (
+        "code,name,kind,lat,risk_class,tier,parent_code\n"
+        "OK-1,好,office,22.5,II,3,DG\n"
+        "BAD-1,,office,22.5,II,3,DG\n"          # row 3: empty name
+        "BAD-2,坏,shop,95,IV,9,NOPE\n"          # row 4: kind, lat, risk_class, tier, parent
+        "OK-1,重复,office,,,,\n"                 # row 5: duplicate code
+    )
+    r = await client.post("/api/v1/imports/units", content=csv.encode(), headers=chief)
+    body = assert_error(r, 422, "IMPORT_INVALID")
+    found = {(e["row"], e["column"]) for e in body["details"]}
+    assert found == {(3, "name"), (4, "kind"), (4, "lat"), (4, "risk_class"), (4, "tier"), (4, "parent_code"), (5, "code")}
+    assert all(e["message"] for e in body["details"])
+    assert "7 problem(s)" in body["message"]
+    assert await count(client, chief) == before  # the good row was not kept either
+
+
+async def test_header_problems(client, chief):
+    r = await client.post("/api/v1/imports/units", content=b"code,name,colour\nA,B,red\n", headers=chief)
+    details = assert_error(r, 422, "IMPORT_INVALID")["details"]
+    assert {(e["row"], e["column"]) for e in details} == {(1, "colour"), (1, "kind")}
+    for junk in [b"", b"\x00\x01\x02binary", b"PK\x03\x04not really a zip", b"code,name,kind\n"]:
+        details = assert_error(await client.post("/api/v1/imports/units", content=junk, headers=chief), 422, "IMPORT_INVALID")["details"]
+        assert details[0]["message"]
+
+
+async def test_import_needs_an_editor(db, client, chief):
+    await add_user(db, "insp", "inspector")
+    insp = await login(client, "insp")
+    assert_error(await client.post("/api/v1/imports/units", content=UNITS_CSV.encode(), headers=insp), 403)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from api.settings import Settings, SettingsError
+
+
+def test_production_needs_an_explicit_long_secret(tmp_path):
+    with pytest.raises(SettingsError, match="SPOTCHECK_SECRET_KEY is required"):
+        Settings.from_env({"SPOTCHECK_ENV": "production", "SPOTCHECK_DATA_DIR": str(tmp_path)})
+    with pytest.raises(SettingsError, match="at least 32"):
+        Settings.from_env({"SPOTCHECK_ENV": "production", "SPOTCHECK_SECRET_KEY": "short"})
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_development_secret_is_created_once_and_shared(tmp_path):
+    first = Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path)})
+    second = Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path)})
+    assert first.secret_key == second.secret_key and len(first.secret_key) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_values_are_typed_and_bad_ones_name_the_variable(tmp_path):
+    s = Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_TOKEN_TTL_SECONDS": "60"})
+    assert s.token_ttl_seconds == 60
+    assert s.effective_database_url.startswith("sqlite+aiosqlite:///") and s.effective_database_url.endswith("spotcheck.db")
+    with pytest.raises(SettingsError, match="SPOTCHECK_TOKEN_TTL_SECONDS"):
+        Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_TOKEN_TTL_SECONDS": "soon"})
+    with pytest.raises(SettingsError, match="SPOTCHECK_ENV"):
+        Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_ENV": "staging"})

@@ -1,0 +1,91 @@
+"""A real ``spotcheck serve`` process on 127.0.0.1 for end-to-end and fuzz tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+__all__ = ["LiveServer", "free_port", "start_server", "stop_server"]
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    log: Path
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (username, password)
+
+    def token(self, role: str) -> str:
+        username, password = self.accounts[role]
+        r = httpx.post(f"{self.url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=10)
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([str(BIN / "spotcheck"), *args], env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"spotcheck {' '.join(args)} failed: {done.stderr or done.stdout}")
+    return done.stdout
+
+
+def start_server(data_dir: Path, database_url: str | None = None, *, workers: int = 1, demo: bool = True) -> LiveServer:
+    """Migrate, load the demo (accounts captured from its output) and serve; waits for /readyz."""
+    env = {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["SPOTCHECK_DATABASE_URL"] = database_url
+    _cli(env, "migrate")
+    accounts: dict[str, tuple[str, str]] = {}
+    if demo:
+        for line in _cli(env, "demo").splitlines():
+            parts = line.split()
+            if line.startswith("  ") and len(parts) >= 3:
+                accounts.setdefault(parts[0], (parts[1], parts[2]))
+    port = free_port()
+    log = data_dir / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(BIN / "spotcheck"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, env=env, log=log, accounts=accounts)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stop_server(server)
+    raise RuntimeError("server did not become ready within 60 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    """Stop the process group we started, by its id: TERM, then KILL after 10 s."""
+    if server.process.poll() is None:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(timeout=10)
