@@ -31,7 +31,7 @@ class User(Timestamped, Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     unit_code: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
+        String(100), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
     )
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -60,18 +60,18 @@ class Unit(Timestamped, Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     district: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
-    grid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    grid: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     risk_class: Mapped[str | None] = mapped_column(String(3), nullable=True)
     credit: Mapped[str | None] = mapped_column(String(1), nullable=True)
     tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
     parent_code: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
+        String(100), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
     )
 
 
@@ -86,7 +86,7 @@ class CaseFile(Timestamped, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(100), unique=True)
     unit_code: Mapped[str] = mapped_column(
-        String(64), ForeignKey("units.code", ondelete="RESTRICT"), index=True
+        String(100), ForeignKey("units.code", ondelete="RESTRICT"), index=True
     )
     type: Mapped[str] = mapped_column(String(16))
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -100,8 +100,8 @@ class Inspector(Timestamped, Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     home_unit: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
+        String(100), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
     )
-    home_grid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    home_grid: Mapped[str | None] = mapped_column(String(100), nullable=True)
     qualifications: Mapped[list[str]] = mapped_column(JSONType, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 06:13:58.630376
+Create Date: 2026-11-21 06:30:28.632632
 """
 
 from typing import Sequence, Union
@@ -27,17 +27,17 @@ def upgrade() -> None:
     )
     op.create_table('units',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('code', sa.String(length=100), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('district', sa.String(length=100), nullable=True),
-    sa.Column('grid', sa.String(length=64), nullable=True),
+    sa.Column('grid', sa.String(length=100), nullable=True),
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('risk_class', sa.String(length=3), nullable=True),
     sa.Column('credit', sa.String(length=1), nullable=True),
     sa.Column('tier', sa.Integer(), nullable=True),
-    sa.Column('parent_code', sa.String(length=64), nullable=True),
+    sa.Column('parent_code', sa.String(length=100), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("credit IS NULL OR credit IN ('A','B','C','D')", name=op.f('ck_units_credit')),
@@ -56,7 +56,7 @@ def upgrade() -> None:
     op.create_table('case_files',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=100), nullable=False),
-    sa.Column('unit_code', sa.String(length=64), nullable=False),
+    sa.Column('unit_code', sa.String(length=100), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('closed_on', sa.Date(), nullable=True),
     sa.Column('handlers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -74,8 +74,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('home_unit', sa.String(length=64), nullable=True),
-    sa.Column('home_grid', sa.String(length=64), nullable=True),
+    sa.Column('home_unit', sa.String(length=100), nullable=True),
+    sa.Column('home_grid', sa.String(length=100), nullable=True),
     sa.Column('qualifications', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -91,7 +91,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('unit_code', sa.String(length=64), nullable=True),
+    sa.Column('unit_code', sa.String(length=100), nullable=True),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('token_version', sa.Integer(), nullable=False),
