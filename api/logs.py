@@ -19,7 +19,8 @@ __all__ = ["REQUEST_ID", "configure_logging", "request_id_middleware"]
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
 _access = logging.getLogger("spotcheck.access")
-_STANDARD = set(vars(logging.makeLogRecord({})))
+# Record attributes that are not event fields (uvicorn adds an ANSI-coloured copy of msg).
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"color_message", "message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
