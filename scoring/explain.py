@@ -152,6 +152,8 @@ def score_period(
         per_unit[f.unit].append(f)
     per_metric: dict[str, dict[str, Measurement]] = defaultdict(dict)
     for (code, metric), m in index_measurements(catalog, measurements, period).items():
+        if code not in known:
+            raise InputError(f"measurement for unknown unit {code!r}", m.id)
         per_metric[code][metric] = m
     scores = [
         _score(catalog, u, per_unit[u.code], per_metric[u.code], period, basis, grading)

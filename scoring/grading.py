@@ -12,7 +12,7 @@ from typing import NamedTuple, Sequence
 
 from .schemes import Grading, Ranking
 
-__all__ = ["Standing", "Place", "exact", "apply_grading", "rank"]
+__all__ = ["Standing", "Place", "exact", "apply_grading", "commend_quota", "rank"]
 
 
 class Standing(NamedTuple):
@@ -74,10 +74,7 @@ def rank(keys: Sequence[tuple], vetoed: Sequence[bool], ranking: Ranking | None)
     flagged = [False] * n
     if ranking is None:
         return [Place(r, False, False) for r in ranks]
-    quota = ranking.commend_top
-    if ranking.commend_top_share is not None:
-        # The tiny epsilon keeps 0.3 * 10 at 3 despite binary floats.
-        quota = math.floor(ranking.commend_top_share * n + 1e-9)
+    quota = commend_quota(ranking, n)
     if quota:
         eligible = [i for i in range(n) if not vetoed[i]]
         for i, r in zip(eligible, _competition_ranks([keys[i] for i in eligible])):
@@ -86,6 +83,14 @@ def rank(keys: Sequence[tuple], vetoed: Sequence[bool], ranking: Ranking | None)
         worse_first = _competition_ranks([_negate(k) for k in keys])
         flagged = [r <= ranking.flag_bottom for r in worse_first]
     return [Place(ranks[i], commended[i], flagged[i]) for i in range(n)]
+
+
+def commend_quota(ranking: Ranking, n: int) -> int:
+    """How many of ``n`` ranked subjects may be commended: ``commend_top`` or ``floor(share * n)``."""
+    if ranking.commend_top_share is not None:
+        # The tiny epsilon keeps 0.3 * 10 at 3 despite binary floats.
+        return math.floor(ranking.commend_top_share * n + 1e-9)
+    return ranking.commend_top or 0
 
 
 def _negate(key: tuple) -> tuple:
