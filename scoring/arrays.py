@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .compiled import compile_catalog
+from .compiled import Kind, compile_catalog
 from .errors import InputError
 from .explain import index_measurements
 from .inputs import Finding, Measurement, Unit
@@ -77,7 +77,8 @@ def finding_arrays(catalog: Catalog, units: Sequence[Unit], findings: Iterable[F
         if f.indicator not in indicator_no:
             raise InputError(f"unknown indicator {f.indicator!r}", f.id)
         level = -1
-        if f.level is not None:
+        # As in the explainable path, `level` matters only to level-table bonuses.
+        if compiled.kind[indicator_no[f.indicator]] == Kind.BONUS_LEVELS:
             level = compiled.level_keys.get((f.indicator, f.level), -1)
             if level < 0:
                 raise InputError(f"level {f.level!r} is not a level of {f.indicator}", f.id)

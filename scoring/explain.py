@@ -194,8 +194,9 @@ def _score(
     warnings: list[StagedWarning] = []
     missing: list[str] = []
     for entry in index.entries:
-        result = _indicator(entry, by_indicator.get(entry.indicator.code, ()), by_metric, tier)
-        score, deducted, added = result
+        score, deducted, added = _indicator(
+            entry, by_indicator.get(entry.indicator.code, ()), by_metric, tier
+        )
         per_item[entry.item_index].append((entry, score, deducted, added))
         vetoes.extend(
             VetoRef(indicator=score.code, finding=line.finding)

@@ -67,6 +67,12 @@ def check_catalog(catalog: Catalog) -> Catalog:
                     f"a {item.kind} item takes rules of kind {kinds}", f"{ipath}.rule.kind"
                 )
             _check_rule(catalog, rule, f"{ipath}.rule")
+            if item.kind == "scored" and not points and not isinstance(rule, (Veto, StagedTarget)):
+                # Deductions from an item without points would always be floored away.
+                raise CatalogError(
+                    "an item without points holds only vetoes and staged targets",
+                    f"{ipath}.rule.kind",
+                )
             if isinstance(rule, (Target, DeductOnlyTarget)):
                 base_sum += rule.base
         if item.kind == "scored" and base_sum > (points or 0.0) + _SUM_TOLERANCE:

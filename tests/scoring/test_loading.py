@@ -134,6 +134,19 @@ def test_penalty_item_needs_its_cap_and_bonus_takes_no_weight():
     assert error_of(HEADER + body.replace("kind: penalty", "kind: bonus\n    weight: 5")).path == "$.items[1]"
 
 
+def test_item_without_points_holds_only_vetoes():
+    body = GOOD_ITEM + """
+  - code: z
+    name: 零
+    name_en: Zero
+    points: 0
+    indicators:
+      - {code: z.v, name: 否决, name_en: Veto, rule: {kind: veto}}
+      - {code: z.x, name: x, name_en: x, rule: {kind: per_occurrence, points: 1}}
+"""
+    assert error_of(HEADER + body).path == "$.items[1].indicators[1].rule.kind"
+
+
 def test_target_bases_must_fit_the_item():
     body = """
 items:
