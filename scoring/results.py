@@ -68,6 +68,9 @@ class StagedWarning(_Out):
 
 
 class IndicatorScore(_Out):
+    """An indicator's part. ``capped``: its ``max_points`` was exceeded, or a
+    target's addition stands at ``max_addition``."""
+
     code: str
     name: str
     name_en: str

@@ -251,3 +251,10 @@ def test_load_from_files(tmp_path):
 
 def test_catalog_helper_round_trip():
     assert catalog(GOOD_ITEM).items[0].max_points(100) == 100
+
+
+def test_thousand_point_scale_takes_weights_as_percent():
+    header = HEADER + "scale: 1000\n"
+    body = GOOD_ITEM.replace("points: 100\n", "weight: 100\n")
+    cat = catalog(body, header)
+    assert cat.items[0].max_points(cat.scale) == 1000
