@@ -26,29 +26,24 @@ def asyncpg_url(url: str, database: str) -> str:
     return urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{database}"))
 
 
-def create_postgres_database(admin_url: str, prefix: str = "spotcheck_test") -> str:
-    """Create an empty database beside the one ``admin_url`` names; return its async URL."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-    async def create() -> None:
+def _admin(admin_url: str, statement: str) -> None:
+    async def run() -> None:
         connection = await asyncpg.connect(_plain(admin_url), timeout=10)
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            await connection.execute(statement)
         finally:
             await connection.close()
 
-    asyncio.run(create())
+    asyncio.run(run())
+
+
+def create_postgres_database(admin_url: str, prefix: str = "spotcheck_test") -> str:
+    """Create an empty database beside the one ``admin_url`` names; return its async URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
     return asyncpg_url(admin_url, name)
 
 
 def drop_postgres_database(admin_url: str, url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
-
-    async def drop() -> None:
-        connection = await asyncpg.connect(_plain(admin_url), timeout=10)
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
-
-    asyncio.run(drop())
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
