@@ -18,7 +18,11 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from api import __version__
 from api.controllers.auth import AuthController
+from api.controllers.conflicts import ConflictController
+from api.controllers.draws import DrawController
 from api.controllers.health import HealthController
+from api.controllers.plans import PlanController
+from api.controllers.tasks import MyTaskController, TaskController
 from api.controllers.imports import make_import_controller
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
 from api.controllers.users import UserController
@@ -55,6 +59,11 @@ def create_app(settings: Settings) -> Litestar:
             CaseFileController,
             InspectorController,
             make_import_controller(settings.import_max_bytes),
+            PlanController,
+            DrawController,
+            TaskController,
+            MyTaskController,
+            ConflictController,
         ],
         dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False)},
         exception_handlers=exception_handlers,

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import msgspec
+import sampling
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -189,6 +190,20 @@ def _dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
     return _internal_handler(request, exc)
 
 
+# Domain errors of the pure libraries: status by class, code from the library's own code.
+DOMAIN_STATUS: dict[type[Exception], int] = {
+    sampling.SeedCommitmentMismatch: 409,
+    sampling.SamplingError: 422,
+}
+
+
+def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status = next(code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind))
+    message = getattr(exc, "message", str(exc))
+    details = getattr(exc, "details", None) or None
+    return _respond(status, ErrorBody(str(getattr(exc, "code", "domain_error")).upper(), message, details))
+
+
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The trace goes to the log, never to the client.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -197,6 +212,7 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error_handler,
+    sampling.SamplingError: _domain_handler,
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,

@@ -1,0 +1,154 @@
+"""Spot-check plans: create and edit while draft, draw, export the task list."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+import sampling
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy import func, select
+
+from api.controllers.params import Limit, Offset
+from api.deps import DB
+from api.drawing import POPULATION_FIELDS, draw_summary, execute_draw
+from api.errors import Conflict, NotFound, ValidationFailed
+from api.exports import Column, ExportFormat, HeaderLanguage, export_response
+from api.models_draws import Plan
+from api.schemas.common import Page
+from api.schemas.plans import DrawOut, DrawRequest, PlanCreate, PlanOut, PlanUpdate
+from api.security import Principal, requires
+from api.tasks import all_tasks
+
+__all__ = ["PlanController"]
+
+KIND_ZH = {"field_visit": "实地检查", "file_review": "案卷评查", "callback": "回访"}
+TASK_COLUMNS = [
+    Column("draw_rank", "Draw order", "抽取顺序"),
+    Column("unit_code", "Unit code", "单位代码"),
+    Column("unit_name", "Unit", "被检查单位"),
+    Column("kind", "Kind", "检查类型"),
+    Column("team", "Team", "检查组"),
+    Column("case_files", "Case files", "抽查案卷"),
+    Column("due_from", "From", "开始日期"),
+    Column("due_to", "Until", "截止日期"),
+    Column("unannounced", "Unannounced", "不预先告知"),
+    Column("id", "Task id", "任务编号"),
+]
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    return PlanOut(
+        id=plan.id, name=plan.name, description=plan.description, period=plan.period,
+        params=msgspec.convert(plan.params, sampling.DrawParams), unannounced=plan.unannounced,
+        due_from=plan.due_from, due_to=plan.due_to, exclude_recent_draws=plan.exclude_recent_draws,
+        seed_commitment=plan.seed_commitment, status=plan.status, created_by=plan.created_by,  # type: ignore[arg-type]
+        created_at=plan.created_at, updated_at=plan.updated_at,
+    )
+
+
+def _check_params(params: sampling.DrawParams) -> None:
+    """Parameters must read only registry fields and must staff the tasks."""
+    errors = []
+    unknown = sorted(params.units.fields() - set(POPULATION_FIELDS))
+    if unknown:
+        errors.append({"path": "$.params.units", "message": f"unknown unit fields {unknown}; use some of {list(POPULATION_FIELDS)}"})
+    if params.assignment is None:
+        errors.append({"path": "$.params.assignment", "message": "a plan must assign inspector teams"})
+    elif params.assignment.grid_field not in POPULATION_FIELDS:
+        errors.append({"path": "$.params.assignment.grid_field", "message": f"must be one of {list(POPULATION_FIELDS)}"})
+    if errors:
+        raise ValidationFailed(f"Invalid input: {errors[0]['path']}: {errors[0]['message']}", details=errors)
+
+
+def _check_window(plan: Plan) -> None:
+    if plan.due_from > plan.due_to:
+        raise ValidationFailed("Invalid input: $.due_to: the due window ends before it starts",
+                               details=[{"path": "$.due_to", "message": "must not be before due_from"}])
+
+
+async def _plan(db: DB, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
+    plan = await db.get(Plan, plan_id, with_for_update=for_update)
+    if plan is None:
+        raise NotFound("No such plan.", details={"plan_id": str(plan_id)})
+    return plan
+
+
+class PlanController(Controller):
+    path = "/api/v1/plans"
+    tags = ["draws"]
+    # Plans reveal upcoming unannounced visits: chiefs and admins only.
+    guards = [requires("admin", "chief")]
+
+    @post("/", operation_id="createPlan", summary="Create a spot-check plan (draft)")
+    async def create(self, request: Request[Principal, Any, Any], data: JSONBody[PlanCreate], db: DB) -> PlanOut:
+        _check_params(data.params)
+        values = msgspec.structs.asdict(data)
+        values["params"] = msgspec.to_builtins(data.params)
+        if values["seed_commitment"]:
+            values["seed_commitment"] = values["seed_commitment"].lower()
+        plan = Plan(id=uuid.uuid4(), status="draft", created_by=request.user.username, **values)
+        _check_window(plan)
+        db.add(plan)
+        await db.commit()
+        return plan_out(plan)
+
+    @get("/", operation_id="listPlans", summary="List plans")
+    async def list_plans(self, db: DB, status: FromQuery[str | None] = None, period: FromQuery[str | None] = None,
+                         limit: Limit = 50, offset: Offset = 0) -> Page[PlanOut]:
+        filters = [c for c in (Plan.status == status if status else None, Plan.period == period if period else None) if c is not None]
+        total = (await db.execute(select(func.count()).select_from(Plan).where(*filters))).scalar_one()
+        rows = (await db.execute(select(Plan).where(*filters).order_by(Plan.created_at.desc(), Plan.id).limit(limit).offset(offset))).scalars()
+        return Page(items=[plan_out(p) for p in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{plan_id:uuid}", operation_id="getPlan", summary="Read a plan")
+    async def read(self, plan_id: FromPath[uuid.UUID], db: DB) -> PlanOut:
+        return plan_out(await _plan(db, plan_id))
+
+    @patch("/{plan_id:uuid}", operation_id="updatePlan", summary="Edit a plan while it is a draft")
+    async def update(self, plan_id: FromPath[uuid.UUID], data: JSONBody[PlanUpdate], db: DB) -> PlanOut:
+        plan = await _plan(db, plan_id, for_update=True)
+        if plan.status != "draft":
+            raise Conflict("A drawn plan cannot change.", code="PLAN_ALREADY_DRAWN", details={"plan_id": str(plan_id)})
+        values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        if "params" in values:
+            _check_params(values["params"])
+            values["params"] = msgspec.to_builtins(values["params"])
+        if "seed_commitment" in values:
+            new = values["seed_commitment"].lower()
+            # Once published, a commitment is the promise the draw keeps: it cannot move.
+            if plan.seed_commitment and plan.seed_commitment != new:
+                raise Conflict("The seed commitment is already published and cannot change.",
+                               code="COMMITMENT_FIXED", details={"seed_commitment": plan.seed_commitment})
+            values["seed_commitment"] = new
+        for key, value in values.items():
+            setattr(plan, key, value)
+        _check_window(plan)
+        await db.commit()
+        return plan_out(plan)
+
+    @post("/{plan_id:uuid}/draw", operation_id="drawPlan", summary="Run the seeded draw and create the tasks")
+    async def draw(self, request: Request[Principal, Any, Any], plan_id: FromPath[uuid.UUID], data: JSONBody[DrawRequest], db: DB) -> DrawOut:
+        if (data.seed is None) == (data.seed_parts is None):
+            raise ValidationFailed("Invalid input: $: give exactly one of seed and seed_parts",
+                                   details=[{"path": "$", "message": "give exactly one of seed and seed_parts"}])
+        seed: str | sampling.SeedRecord = data.seed if data.seed is not None else sampling.compose_seed(data.seed_parts or [])
+        plan = await _plan(db, plan_id, for_update=True)
+        row = await execute_draw(db, plan, seed, request.user.username)
+        await db.commit()
+        return DrawOut(**draw_summary(row), tasks=len(row.record["assignment"]["tasks"]) if row.record.get("assignment") else 0)
+
+    @get("/{plan_id:uuid}/tasks/export", operation_id="exportPlanTasks",
+         summary="The plan's task list as CSV or XLSX, for printing")
+    async def export(self, plan_id: FromPath[uuid.UUID], db: DB, format: FromQuery[ExportFormat] = "xlsx",
+                     lang: FromQuery[HeaderLanguage] = "zh") -> Response[bytes]:
+        plan = await _plan(db, plan_id)
+        rows = []
+        for t in await all_tasks(db, plan.id):
+            row = msgspec.structs.asdict(t)
+            if lang == "zh":
+                row["kind"] = KIND_ZH[t.kind]
+            rows.append(row)
+        return export_response(TASK_COLUMNS, rows, fmt=format, lang=lang, filename=f"tasks-{plan.id}", title="tasks")

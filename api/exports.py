@@ -1,0 +1,72 @@
+"""Tables to CSV or XLSX for printing and archiving, with English or Chinese headers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Literal, Sequence
+
+from litestar import Response
+
+__all__ = ["Column", "ExportFormat", "HeaderLanguage", "export_response"]
+
+ExportFormat = Literal["csv", "xlsx"]
+HeaderLanguage = Literal["en", "zh"]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class Column:
+    """One exported column: key in the row dict and its header in each language."""
+
+    __slots__ = ("key", "en", "zh")
+
+    def __init__(self, key: str, en: str, zh: str) -> None:
+        self.key, self.en, self.zh = key, en, zh
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
+
+
+def _csv(headers: list[str], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    # The BOM makes Excel read the file as UTF-8 (Chinese text) instead of the ANSI code page.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _xlsx(headers: list[str], rows: list[list[Any]], title: str) -> bytes:
+    import openpyxl
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook(write_only=False)
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([str(v) if v is not None and not isinstance(v, (int, float, str)) else v for v in row])
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def export_response(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, fmt: ExportFormat,
+                    lang: HeaderLanguage, filename: str, title: str = "export") -> Response[bytes]:
+    """A download response holding ``rows`` as CSV or XLSX."""
+    headers = [c.zh if lang == "zh" else c.en for c in columns]
+    table = [[_cell(r.get(c.key)) for c in columns] for r in rows]
+    if fmt == "csv":
+        content, media_type = _csv(headers, table), "text/csv; charset=utf-8"
+    else:
+        content, media_type = _xlsx(headers, table, title), XLSX_TYPE
+    return Response(content=content, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
