@@ -48,6 +48,9 @@ _P5 = 5**19
 _P2 = 1 << 19
 _INV5 = pow(_P5, -1, _P2)
 _KEY_DIGITS = 19
+_LIMB_WEIGHTS = np.array([pow(2, 16 * (15 - j), _P5) for j in range(16)], np.uint64)
+_REVERSE4 = np.array([int(f"{v:04d}"[::-1]) for v in range(10_000)], np.uint64)
+_REVERSE3 = np.array([int(f"{v:03d}"[::-1]) for v in range(1_000)], np.uint64)
 
 
 class Ticket(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -60,7 +63,7 @@ class Ticket(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def consistent_trim(x: str, digits: int = 9) -> str:
     """``consistent_sampler.trim``: keep ``digits`` digits after the leading run of 9s."""
     x0 = x + "0"
-    first = min(i for i in range(2, len(x0)) if x0[i] < "9")
+    first = len(x0) - len(x0[2:].lstrip("9"))  # position of the first digit below 9
     return x[: first + digits]
 
 
@@ -106,18 +109,18 @@ class ConsistentSha256(Algorithm):
     @staticmethod
     def _keys_from_digests(buffer: bytes) -> np.ndarray:
         limbs = np.frombuffer(buffer, dtype=">u2").reshape(-1, 16).astype(np.uint64)
-        mod5 = np.zeros(len(limbs), np.uint64)
-        for j in range(16):
-            mod5 = (mod5 * np.uint64(65536) + limbs[:, j]) % np.uint64(_P5)
+        # h mod 5^19 as two sums of eight limb * (2^(16 k) mod 5^19); each sum < 10^19.
+        halves = [np.einsum("ij,j->i", limbs[:, lo : lo + 8], _LIMB_WEIGHTS[lo : lo + 8]) % np.uint64(_P5) for lo in (0, 8)]
+        mod5 = (halves[0] + halves[1]) % np.uint64(_P5)
         mod2 = limbs[:, 15] | ((limbs[:, 14] & np.uint64(7)) << np.uint64(16))
         t = ((mod2 - mod5) * np.uint64(_INV5)) & np.uint64(_P2 - 1)
         rest = mod5 + np.uint64(_P5) * t  # = h mod 10^19
+        # key = the 19 lowest decimal digits of h in reverse order: 4 digits at a time.
         key = np.zeros(len(limbs), np.uint64)
-        ten = np.uint64(10)
-        for _ in range(_KEY_DIGITS):  # key = the 19 lowest decimal digits of h, reversed
-            key = key * ten + rest % ten
-            rest //= ten
-        return key
+        for scale in (10**15, 10**11, 10**7, 10**3):
+            rest, low = np.divmod(rest, np.uint64(10_000))
+            key += _REVERSE4[low] * np.uint64(scale)
+        return key + _REVERSE3[rest]
 
     def primary(self, ids, seeds, seed_index=None, workers=None):
         prefixes = [self._prefix(s) for s in seeds]

@@ -28,4 +28,13 @@ def byte_rows(ids: np.ndarray) -> np.ndarray:
 
 def row_lengths(rows: np.ndarray) -> np.ndarray:
     """Return the byte length of each zero-padded row (ids have no interior NUL)."""
-    return np.count_nonzero(rows, axis=1).astype(np.uint8 if rows.shape[1] < 256 else np.int64)
+    width = rows.shape[1]
+    lengths = np.full(len(rows), width, np.int64)
+    # Padding sits at the tail: count zeros column by column from the right, and stop at
+    # the first column without any (a reduction along axis 1 is several times slower).
+    for column in range(width - 1, -1, -1):
+        zero = rows[:, column] == 0
+        if not zero.any():
+            break
+        lengths -= zero
+    return lengths
