@@ -67,6 +67,8 @@ class UnitSample(_Frozen, frozen=True):
 
 
 class SelectedCaseFile(_Frozen, frozen=True):
+    """A drawn case file with its ticket under the unit's ticket seed."""
+
     file_id: str
     file_type: str
     ticket: str
@@ -82,6 +84,8 @@ class UnitCaseFiles(_Frozen, frozen=True):
 
 
 class CaseFileSample(_Frozen, frozen=True):
+    """Case files drawn per selected unit (in draw order) and the registry digest."""
+
     algorithm: str
     algorithm_version: int
     registry_digest: str
@@ -97,6 +101,8 @@ class Task(_Frozen, frozen=True):
 
 
 class Workload(_Frozen, frozen=True):
+    """Number of tasks of one capable inspector."""
+
     inspector_id: str
     tasks: int
 
@@ -140,5 +146,7 @@ class Difference(_Frozen, frozen=True):
 
 
 class Verification(_Frozen, frozen=True):
+    """Outcome of ``verify_draw``: ``ok`` and every difference found (digests first)."""
+
     ok: bool
     differences: tuple[Difference, ...]
