@@ -137,8 +137,10 @@ class ConsistentSha256(Algorithm):
 
     def exact(self, ids, seeds):
         result = []
+        prefixes: dict[str, bytes] = {}
         for id_bytes, seed in zip(ids, seeds):
-            h = hashlib.sha256(self._prefix(seed) + id_bytes).digest()
+            prefix = prefixes.get(seed) or prefixes.setdefault(seed, self._prefix(seed))
+            h = hashlib.sha256(prefix + id_bytes).digest()
             full = "0." + f"{int.from_bytes(h, 'big'):064d}"[::-1]
             result.append(((full, id_bytes.decode("utf-8")), consistent_trim(full)))
         return result
@@ -186,12 +188,25 @@ class PhiloxKeyed(Algorithm):
         if not ids:
             return []
         array = np.array(list(ids), dtype=f"S{max(len(i) for i in ids)}")
-        keys = np.array([philox_key(s) for s in seeds], dtype=np.uint64).reshape(-1, 2)
+        distinct = {s: philox_key(s) for s in dict.fromkeys(seeds)}
+        keys = np.array([distinct[s] for s in seeds], dtype=np.uint64).reshape(-1, 2)
         words = philox4x64(self._counters(array, 0, len(ids)), keys[:, 0], keys[:, 1])
         rows = np.stack(words, axis=1).tolist()
         return [
             ((*w, i), f"0.{(w[0] * 10**20) >> 64:020d}") for w, i in zip(rows, ids)
         ]
+
+
+def exact_order(algorithm: Algorithm, ids: Sequence[bytes], seed: str) -> list[int]:
+    """Indices of ``ids`` in draw order under ``seed``: vectorized keys, exact on ties."""
+    if not ids:
+        return []
+    primary = algorithm.primary(np.array(list(ids), dtype=f"S{max(len(i) for i in ids)}"), [seed]).tolist()
+    order = sorted(range(len(ids)), key=primary.__getitem__)
+    if len(set(primary)) == len(primary):
+        return order
+    exact = algorithm.exact(ids, [seed] * len(ids))
+    return sorted(order, key=lambda k: exact[k][0])
 
 
 ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (ConsistentSha256(), PhiloxKeyed())}

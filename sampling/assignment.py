@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from .algorithms import CONSISTENT_SHA256, get_algorithm
+from .algorithms import CONSISTENT_SHA256, exact_order, get_algorithm
 from .canonical import canonical_id, utf8_key
 from .digests import lines_digest
 from .errors import InfeasibleAssignment, InvalidPopulation
@@ -112,8 +112,7 @@ class _Planner:
     def rank(self, round_: int, inspector: str) -> int:
         while len(self.ranks) <= round_:
             round_seed = derive_seed(self.seed, PURPOSE_INSPECTORS, str(len(self.ranks)))
-            keys = self.algo.exact([i.encode("utf-8") for i in self.pool], [round_seed] * len(self.pool))
-            order = sorted(range(len(self.pool)), key=lambda k: keys[k][0])
+            order = exact_order(self.algo, [i.encode("utf-8") for i in self.pool], round_seed)
             self.ranks.append({self.pool[k]: position for position, k in enumerate(order)})
         return self.ranks[round_][inspector]
 

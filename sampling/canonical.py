@@ -24,6 +24,8 @@ def canonical_text(value: str, what: str = "text") -> str:
     """Return ``value`` in NFC; raise ``InvalidPopulation`` if it holds a control character."""
     if not isinstance(value, str):
         raise InvalidPopulation(f"{what} must be a string, got {type(value).__name__}", what=what)
+    if value.isascii() and value.isprintable():  # the common case: already canonical
+        return value
     text = unicodedata.normalize("NFC", value)
     bad = _FORBIDDEN.search(text)
     if bad is not None:

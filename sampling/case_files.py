@@ -35,7 +35,11 @@ DIGEST_LABEL = "spotcheck-case-files/1"
 def _files_of(unit_id: str, files: Iterable[CaseFile]) -> list[tuple[str, str]]:
     out, seen = [], set()
     for f in files:
-        file_id = canonical_id(f.file_id, "case file id")
+        file_id = f.file_id
+        # Plain printable ASCII is already canonical unless padded with spaces.
+        if not (type(file_id) is str and file_id.isascii() and file_id.isprintable()
+                and file_id[:1] != " " and file_id[-1:] != " " and file_id):
+            file_id = canonical_id(file_id, "case file id")
         if f.file_type not in FILE_TYPES:
             raise InvalidPopulation(f"case file {file_id!r} of unit {unit_id!r} has unknown type {f.file_type!r}")
         if file_id in seen:
@@ -68,7 +72,7 @@ def sample_case_files(
         raise InvalidPopulation("a unit is listed twice for case-file sampling")
     files = {u: _files_of(u, case_files.get(u, ())) for u in units}
     seeds = [derive_seed(seed, PURPOSE_CASE_FILES, u) for u in units]
-    names, owner, groups, targets, group_unit = [], [], [], [], []
+    names, kinds, owner, groups, targets, group_unit = [], [], [], [], [], []
     for k, u in enumerate(units):
         if params.per_unit is not None:
             plan = [(params.per_unit, files[u])]
@@ -81,32 +85,30 @@ def sample_case_files(
             g = len(targets)
             targets.append(want)
             group_unit.append(k)
-            for file_id, _ in members:
+            for file_id, file_type in members:
                 names.append(file_id)
-                owner.append(k)
-                groups.append(g)
+                kinds.append(file_type)
+            owner.extend([k] * len(members))
+            groups.extend([g] * len(members))
     ids = as_id_array(names) if names else np.zeros(0, "S1")
     owner_arr = np.asarray(owner, np.int64)
-    types = {(units[k], f): t for k in range(len(units)) for f, t in files[units[k]]}
 
     def exact(rows: np.ndarray) -> list:
         return [k for k, _ in algo.exact(ids[rows].tolist(), [seeds[owner[r]] for r in rows.tolist()])]
 
-    chosen_by_unit: list[list[int]] = [[] for _ in units]
+    rows: list[int] = []
     if targets:
         primary = algo.primary(ids, seeds, owner_arr)
-        for g, rows in enumerate(bottom_k(primary, np.asarray(groups, np.int64), targets, algo.key_space, exact)):
-            chosen_by_unit[group_unit[g]].extend(rows.tolist())
-    results = []
-    for k, u in enumerate(units):
-        rows = chosen_by_unit[k]
-        tickets = algo.exact([names[r].encode("utf-8") for r in rows], [seeds[k]] * len(rows))
-        order = sorted(range(len(rows)), key=lambda j: tickets[j][0])
-        picked = tuple(
-            SelectedCaseFile(file_id=names[rows[j]], file_type=types[(u, names[rows[j]])], ticket=tickets[j][1])
-            for j in order
-        )
-        results.append(UnitCaseFiles(unit_id=u, ticket_seed=seeds[k], available=len(files[u]), files=picked))
+        rows = bottom_k(primary, np.asarray(groups, np.int64), targets, algo.key_space, exact)[0].tolist()
+    tickets = algo.exact([names[r].encode("utf-8") for r in rows], [seeds[owner[r]] for r in rows])
+    by_unit: list[list[SelectedCaseFile]] = [[] for _ in units]
+    for k in sorted(range(len(rows)), key=lambda k: (owner[rows[k]], tickets[k][0])):
+        r = rows[k]
+        by_unit[owner[r]].append(SelectedCaseFile(file_id=names[r], file_type=kinds[r], ticket=tickets[k][1]))
+    results = [
+        UnitCaseFiles(unit_id=u, ticket_seed=seeds[k], available=len(files[u]), files=tuple(by_unit[k]))
+        for k, u in enumerate(units)
+    ]
     return CaseFileSample(
         algorithm=algo.name, algorithm_version=algo.version,
         registry_digest=case_file_digest(files), units=tuple(results),

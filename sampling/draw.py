@@ -86,7 +86,7 @@ def run_draw(
     unit_ids = [u.unit_id for u in units.units]
     files = None
     if params.case_files is not None:
-        files = sample_case_files(unit_ids, case_files or {}, params.case_files, record.seed, algo.name)
+        files = sample_case_files(unit_ids, {} if case_files is None else case_files, params.case_files, record.seed, algo.name)
     assignment = None
     if params.assignment is not None:
         grids = population.values_at(grid_field, rows) if has_grid else [None] * len(rows)

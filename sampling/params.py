@@ -14,6 +14,7 @@ decode. Rounding rule of every quota (``target``), documented in docs/sampling.m
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import msgspec
@@ -56,13 +57,18 @@ class Quota(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
             raise ValueError("`min` must not exceed `max`")
 
 
+@lru_cache(maxsize=1024)
+def _decimal_rate(rate: float) -> Fraction:
+    # repr() is the shortest decimal that round-trips: 0.05 is 1/20, not 0.05000000000000000277.
+    return Fraction(repr(rate))
+
+
 def target(quota: Quota, available: int) -> int:
     """Return how many of ``available`` items ``quota`` asks for (rule in module docstring)."""
     if quota.size is not None:
         base = quota.size
     else:
-        # repr() is the shortest decimal that round-trips: 0.05 is 1/20, not 0.05000000000000000277.
-        rate = Fraction(repr(quota.rate))
+        rate = _decimal_rate(quota.rate)
         base = -((-rate.numerator * available) // rate.denominator)
     if quota.min is not None:
         base = max(base, quota.min)

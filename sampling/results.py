@@ -30,6 +30,12 @@ class _Frozen(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
 
 
+class _ByAlgorithm(_Frozen, frozen=True):
+    # Every part of a draw names the algorithm and version that produced it.
+    algorithm: str
+    algorithm_version: int
+
+
 class StratumSummary(_Frozen, frozen=True):
     """One stratum: its values (aligned with ``stratify_by``), size, rule and target."""
 
@@ -51,11 +57,9 @@ class SelectedUnit(_Frozen, frozen=True):
     ticket: str
 
 
-class UnitSample(_Frozen, frozen=True):
+class UnitSample(_ByAlgorithm, frozen=True):
     """Units drawn, in draw order (ascending ticket across all strata)."""
 
-    algorithm: str
-    algorithm_version: int
     ticket_seed: str
     population_digest: str
     population_fields: tuple[str, ...]
@@ -83,11 +87,9 @@ class UnitCaseFiles(_Frozen, frozen=True):
     files: tuple[SelectedCaseFile, ...]
 
 
-class CaseFileSample(_Frozen, frozen=True):
+class CaseFileSample(_ByAlgorithm, frozen=True):
     """Case files drawn per selected unit (in draw order) and the registry digest."""
 
-    algorithm: str
-    algorithm_version: int
     registry_digest: str
     units: tuple[UnitCaseFiles, ...]
 
@@ -107,15 +109,13 @@ class Workload(_Frozen, frozen=True):
     tasks: int
 
 
-class Assignment(_Frozen, frozen=True):
+class Assignment(_ByAlgorithm, frozen=True):
     """Teams for every task; workload over the inspectors able to take at least one task.
 
     ``spread`` is max minus min of that workload; it is the smallest achievable, and at
     most 1 whenever the constraints allow it.
     """
 
-    algorithm: str
-    algorithm_version: int
     roster_digest: str
     exclusions_digest: str
     tasks: tuple[Task, ...]
@@ -123,11 +123,9 @@ class Assignment(_Frozen, frozen=True):
     spread: int
 
 
-class Draw(_Frozen, frozen=True):
+class Draw(_ByAlgorithm, frozen=True):
     """A complete draw: algorithm, seed, parameters, digests of the inputs and results."""
 
-    algorithm: str
-    algorithm_version: int
     seed: SeedRecord
     params: DrawParams
     units: UnitSample

@@ -48,34 +48,41 @@ def bottom_k(
     targets: Sequence[int],
     key_space: int,
     exact: Callable[[np.ndarray], list],
-) -> list[np.ndarray]:
-    """Return, for each group g, the indices of its ``targets[g]`` smallest items in order.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Select, in each group g, the ``targets[g]`` items with the smallest keys.
 
     ``primary`` are uint64 keys below ``key_space``; ``group[i]`` is in ``0..G`` where
     ``G = len(targets)`` marks items outside every group; ``exact(indices)`` returns the
     exact sort keys of those items, consistent with ``primary``. Requires
-    ``targets[g] <= size of group g``.
+    ``targets[g] <= size of group g``. Returns (indices, their groups), sorted by group
+    and, within a group, in exact order.
     """
     n_groups = len(targets)
+    want = np.asarray(targets, np.int64)
     counts = np.bincount(group, minlength=n_groups + 1)[:n_groups]
     thresholds = _thresholds(counts, targets, key_space)
-    active = np.array([t > 0 for t in targets] + [False])
+    active = np.append(want > 0, False)
     candidates = np.flatnonzero((primary <= thresholds[group]) & active[group])
     cand_group = group[candidates]
     cand_keys = primary[candidates]
     order = np.lexsort((cand_keys, cand_group))
     candidates, cand_group, cand_keys = candidates[order], cand_group[order], cand_keys[order]
     bounds = np.searchsorted(cand_group, np.arange(n_groups + 1))
-    selected = []
-    for g, t in enumerate(targets):
-        idx = candidates[bounds[g] : bounds[g + 1]]
-        keys = cand_keys[bounds[g] : bounds[g + 1]]
-        if t == 0:
-            selected.append(idx[:0])
-            continue
-        if len(idx) < t:  # threshold too tight for this group: scan it whole
-            idx = np.flatnonzero(group == g)
-            order = np.argsort(primary[idx], kind="stable")
-            idx, keys = idx[order], primary[idx][order]
-        selected.append(_resolve_ties(idx, keys, t, exact))
-    return selected
+    rank = np.arange(len(candidates)) - bounds[cand_group]
+    limit = want[cand_group]
+    # Groups needing care, done one by one: too few candidates (threshold too tight), or
+    # equal keys among the first target + 1 (the exact tie-break decides).
+    special = (bounds[1:] - bounds[:-1]) < want
+    tied = (cand_group[1:] == cand_group[:-1]) & (cand_keys[1:] == cand_keys[:-1]) & (rank[1:] <= limit[1:])
+    special[cand_group[1:][tied]] = True
+    keep = (rank < limit) & ~special[cand_group]
+    rows, groups = [candidates[keep]], [cand_group[keep]]
+    for g in np.flatnonzero(special).tolist():
+        idx = np.flatnonzero(group == g)
+        idx = idx[np.argsort(primary[idx], kind="stable")]
+        chosen = _resolve_ties(idx, primary[idx], targets[g], exact)
+        rows.append(chosen)
+        groups.append(np.full(len(chosen), g, cand_group.dtype))
+    rows_all, groups_all = np.concatenate(rows), np.concatenate(groups)
+    order = np.argsort(groups_all, kind="stable")
+    return rows_all[order], groups_all[order]

@@ -129,15 +129,14 @@ def sample_units_rows(
 
     if sum(targets):
         primary = algo.primary(ids, [ticket_seed], workers=workers)
-        chosen = bottom_k(primary, group, targets, algo.key_space, exact)
+        rows, stratum_of = bottom_k(primary, group, targets, algo.key_space, exact)
     else:
-        chosen = [np.zeros(0, np.int64) for _ in targets]
-    rows = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
-    stratum_of = np.repeat(np.arange(len(chosen)), [len(c) for c in chosen])
+        rows, stratum_of = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    selected = np.bincount(stratum_of, minlength=len(targets)).tolist()
     tickets = algo.exact(ids[rows].tolist(), [ticket_seed] * len(rows))
     order = sorted(range(len(rows)), key=lambda k: tickets[k][0])
     unit_ids = population.ids_at(rows.tolist())
-    seen = [0] * len(chosen)
+    seen = [0] * len(targets)
     units = []
     for k in order:
         s = int(stratum_of[k])
@@ -146,7 +145,7 @@ def sample_units_rows(
     strata = tuple(
         StratumSummary(
             index=i, values=values, label=stratum_label(params.stratify_by, values),
-            population=counts[i], rule=rules[i], target=targets[i], selected=len(chosen[i]),
+            population=counts[i], rule=rules[i], target=targets[i], selected=selected[i],
         )
         for i, values in enumerate(strata_values)
     )
