@@ -31,6 +31,11 @@ __all__ = ["Categorical", "Population", "DIGEST_LABEL"]
 
 DIGEST_LABEL = b"spotcheck-population/1\n"
 _CHUNK = 1 << 20
+_NON_ASCII, _CONTROL = 1, 2
+_BYTE_CLASS = np.zeros(256, np.uint8)
+_BYTE_CLASS[0x80:] = _NON_ASCII
+_BYTE_CLASS[0x01:0x20] = _CONTROL
+_BYTE_CLASS[0x7F] = _CONTROL
 
 
 class Categorical:
@@ -75,21 +80,38 @@ class Categorical:
         return cls(np.asarray(remap, np.int32)[codes], list(canonical))
 
 
+def _bad_rows(part: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per-row flags of the byte rules: empty, edge space, control byte, interior NUL."""
+    nonzero = part != 0
+    bad = (lengths == 0) | (part[:, 0] == 0x20)
+    bad |= part[np.arange(len(part)), np.maximum(lengths - 1, 0)] == 0x20
+    bad |= np.any(((part < 0x20) & nonzero) | (part == 0x7F), axis=1)
+    bad |= np.any(nonzero[:, 1:] & ~nonzero[:, :-1], axis=1)
+    return bad
+
+
 def _check_rows(ids: np.ndarray) -> np.ndarray:
     """Validate an ``S`` id array in place; return it, rebuilt if some id was not NFC."""
     rows = byte_rows(ids)
     fixes: dict[int, str] = {}
     for start in range(0, len(ids), _CHUNK):
         part = rows[start : start + _CHUNK]
-        nonzero = part != 0
-        lengths = np.count_nonzero(nonzero, axis=1)
-        bad = (lengths == 0) | (part[:, 0] == 0x20)
-        bad |= part[np.arange(len(part)), np.maximum(lengths - 1, 0)] == 0x20
-        bad |= np.any(((part < 0x20) & nonzero) | (part == 0x7F), axis=1)
-        bad |= np.any(nonzero[:, 1:] & ~nonzero[:, :-1], axis=1)
-        for row in np.flatnonzero(bad).tolist():
-            canonical_id(bytes(part[row]).decode("utf-8", "replace"))  # raises the precise error
-            raise InvalidPopulation(f"id at row {start + row} is not canonical", row=start + row)
+        lengths = row_lengths(part)
+        # Whole-chunk tests first (one table lookup per byte); reductions along rows are
+        # slow, and needed only to name the offending id.
+        worst = int(_BYTE_CLASS[part].max()) if part.size else 0
+        suspicious = (
+            worst == _CONTROL or not bool(lengths.all()) or bool((part[:, 0] == 0x20).any())
+            or bool((part[np.arange(len(part)), np.maximum(lengths - 1, 0)] == 0x20).any())
+            # lengths count the non-NUL bytes, so full rows cannot hide an interior NUL
+            or (not bool((lengths == part.shape[1]).all()) and bool(((part[:, :-1] == 0) & (part[:, 1:] != 0)).any()))
+        )
+        if suspicious:
+            for row in np.flatnonzero(_bad_rows(part, lengths)).tolist():
+                canonical_id(bytes(part[row]).decode("utf-8", "replace"))  # raises the precise error
+                raise InvalidPopulation(f"id at row {start + row} is not canonical", row=start + row)
+        if worst != _NON_ASCII:
+            continue
         for row in np.flatnonzero(np.any(part >= 0x80, axis=1)).tolist():
             raw = ids[start + row]
             try:

@@ -19,14 +19,15 @@ __all__ = ["bottom_k"]
 _ALL = np.iinfo(np.uint64).max
 
 
-def _thresholds(counts: np.ndarray, targets: Sequence[int], key_space: int) -> np.ndarray:
+def _thresholds(counts: Sequence[int], targets: Sequence[int], key_space: int) -> np.ndarray:
+    # Exclusive bounds: keys below them are candidates; 0 admits nothing. A key equal to
+    # the top bound is missed, which makes its group fall short and be rescanned.
     thresholds = np.zeros(len(targets) + 1, np.uint64)
-    for g, (t, c) in enumerate(zip(targets, counts.tolist())):
-        if t >= c:
-            thresholds[g] = _ALL
-        elif t > 0:
-            share = (t + 6 * math.sqrt(t) + 16) / c
-            thresholds[g] = min(int(share * key_space), key_space - 1) if share < 1 else _ALL
+    for g, (t, c) in enumerate(zip(targets, counts)):
+        if t <= 0:
+            continue
+        share = (t + 6 * math.sqrt(t) + 16) / c
+        thresholds[g] = min(int(share * key_space), key_space, int(_ALL)) if t < c and share < 1 else _ALL
     return thresholds
 
 
@@ -48,21 +49,21 @@ def bottom_k(
     targets: Sequence[int],
     key_space: int,
     exact: Callable[[np.ndarray], list],
+    counts: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Select, in each group g, the ``targets[g]`` items with the smallest keys.
 
     ``primary`` are uint64 keys below ``key_space``; ``group[i]`` is in ``0..G`` where
     ``G = len(targets)`` marks items outside every group; ``exact(indices)`` returns the
     exact sort keys of those items, consistent with ``primary``. Requires
-    ``targets[g] <= size of group g``. Returns (indices, their groups), sorted by group
-    and, within a group, in exact order.
+    ``targets[g] <= size of group g`` (``counts``, computed if not given). Returns
+    (indices, their groups), sorted by group and, within a group, in exact order.
     """
     n_groups = len(targets)
     want = np.asarray(targets, np.int64)
-    counts = np.bincount(group, minlength=n_groups + 1)[:n_groups]
-    thresholds = _thresholds(counts, targets, key_space)
-    active = np.append(want > 0, False)
-    candidates = np.flatnonzero((primary <= thresholds[group]) & active[group])
+    if counts is None:
+        counts = np.bincount(group, minlength=n_groups + 1)[:n_groups].tolist()
+    candidates = np.flatnonzero(primary < _thresholds(counts, targets, key_space)[group])
     cand_group = group[candidates]
     cand_keys = primary[candidates]
     order = np.lexsort((cand_keys, cand_group))

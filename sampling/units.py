@@ -45,12 +45,18 @@ def _strata(population: Population, params: UnitSampling, mask: np.ndarray | Non
     """Return (group per unit with G for excluded, list of stratum value tuples, counts)."""
     columns = [population.column(f) for f in params.stratify_by]
     sizes = [len(c.levels) for c in columns]
-    n = len(population)
-    combined = np.zeros(n, np.int64)
-    stride = 1
-    for column, size in zip(reversed(columns), reversed(sizes)):
-        combined += column.codes.astype(np.int64) * stride
-        stride *= size
+    stride = int(np.prod(sizes, dtype=np.int64)) if sizes else 1
+    # Mixed-radix code of the stratum values, in the narrowest integer type that holds
+    # it: at ten million units every pass over the column counts.
+    kind = np.int32 if stride < 2**31 - 1 else np.int64
+    if len(columns) == 1 and mask is None:
+        combined = columns[0].codes
+    else:
+        combined = np.zeros(len(population), kind)
+        step = 1
+        for column, size in zip(reversed(columns), reversed(sizes)):
+            combined += column.codes.astype(kind) * kind(step)
+            step *= size
     if mask is not None:
         combined[~mask] = stride  # one past every real combination
     if stride <= _DENSE_LIMIT:
@@ -129,7 +135,7 @@ def sample_units_rows(
 
     if sum(targets):
         primary = algo.primary(ids, [ticket_seed], workers=workers)
-        rows, stratum_of = bottom_k(primary, group, targets, algo.key_space, exact)
+        rows, stratum_of = bottom_k(primary, group, targets, algo.key_space, exact, counts=counts)
     else:
         rows, stratum_of = np.zeros(0, np.int64), np.zeros(0, np.int64)
     selected = np.bincount(stratum_of, minlength=len(targets)).tolist()

@@ -82,6 +82,7 @@ def test_non_nfc_ids_from_an_s_array_are_normalized():
 @pytest.mark.parametrize("ids", [
     np.array([b"a", b"a\x01"], dtype="S4"), np.array([b"a", b""], dtype="S4"),
     np.array([b"a", b" b"], dtype="S4"), np.array([b"\xff\xfe"], dtype="S4"), ["a", "b\n"],
+    np.array([b"ok", b"a\x00b"], dtype="S4"), np.array([b"ok", b"b "], dtype="S4"),
 ])
 def test_bad_ids_are_refused_on_every_input_path(ids):
     with pytest.raises(InvalidPopulation):
