@@ -96,7 +96,14 @@ class _Planner:
         self.params = params
         self.algo = algo
         self.seed = seed
-        self.excluded = excluded
+        # Per unit: inspectors it must not get (conflicts, recent visits, home unit).
+        self.barred: dict[str, set[str]] = {}
+        for inspector, unit_id in excluded:
+            self.barred.setdefault(unit_id, set()).add(inspector)
+        for ins in roster:
+            if ins.home_unit is not None:
+                self.barred.setdefault(ins.home_unit, set()).add(ins.inspector_id)
+        self.home_grid = {i.inspector_id: i.home_grid for i in roster}
         self.tasks = [(u, kind) for u in units for kind in params.task_kinds]
         needed = {QUALIFICATION_FOR_KIND[k] for k in params.task_kinds}
         self.pool = [i.inspector_id for i in roster if i.active and i.qualifications & needed]
@@ -118,36 +125,40 @@ class _Planner:
 
     def eligible(self, inspector: str, task: int) -> bool:
         unit, _ = self.tasks[task]
-        ins = self.info[inspector]
-        return (
-            ins.home_unit != unit.unit_id
-            and (ins.home_grid is None or ins.home_grid != unit.grid)
-            and (inspector, unit.unit_id) not in self.excluded
-        )
+        grid = self.home_grid[inspector]
+        return (grid is None or grid != unit.grid) and inspector not in self.barred.get(unit.unit_id, ())
 
     def greedy(self) -> None:
         heaps = {q: [(0, self.rank(0, i), i) for i in members] for q, members in self.by_qual.items()}
         for heap in heaps.values():
             heapq.heapify(heap)
         size = self.params.team_size
+        load, home_grid, pop, push = self.load, self.home_grid, heapq.heappop, heapq.heappush
+        quals = {i: [q for q in self.info[i].qualifications if q in heaps] for i in self.pool}
         for t, (unit, kind) in enumerate(self.tasks):
             heap = heaps[QUALIFICATION_FOR_KIND[kind]]
+            barred, grid = self.barred.get(unit.unit_id, ()), unit.grid
             picked, skipped = [], []
             while len(picked) < size and heap:
-                entry = heapq.heappop(heap)
-                if entry[0] != self.load[entry[2]]:
+                entry = pop(heap)
+                i = entry[2]
+                if entry[0] != load[i]:
                     continue  # stale: the inspector's workload changed since the push
-                (picked if self.eligible(entry[2], t) else skipped).append(entry)
+                if i in barred or (grid is not None and home_grid[i] == grid):
+                    skipped.append(entry)
+                else:
+                    picked.append(i)
             if len(picked) < size:
                 self.infeasible(t)
             for entry in skipped:
-                heapq.heappush(heap, entry)
-            for _, _, i in picked:
-                self.load[i] += 1
+                push(heap, entry)
+            for i in picked:
+                load[i] += 1
                 self.tasks_of[i].append(t)
-                for q in self.info[i].qualifications & heaps.keys():
-                    heapq.heappush(heaps[q], (self.load[i], self.rank(self.load[i], i), i))
-            self.teams.append([i for _, _, i in picked])
+                key = (load[i], self.rank(load[i], i), i)
+                for q in quals[i]:
+                    push(heaps[q], key)
+            self.teams.append(picked)
 
     def infeasible(self, t: int) -> None:
         unit, kind = self.tasks[t]
@@ -245,7 +256,7 @@ def assign_inspectors(
         algorithm=algo.name, algorithm_version=algo.version,
         roster_digest=roster_digest(roster), exclusions_digest=exclusions_digest(conflicts, recent),
         tasks=tuple(
-            Task(unit_id=u.unit_id, kind=k, team=tuple(sorted(team, key=utf8_key)))
+            Task(unit_id=u.unit_id, kind=k, team=tuple(sorted(team)))
             for (u, k), team in zip(planner.tasks, planner.teams)
         ),
         workload=tuple(Workload(inspector_id=i, tasks=planner.load[i]) for i in capable),

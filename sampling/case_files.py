@@ -6,6 +6,9 @@ stratify within the unit and share that seed.
 
 Registry digest, version 1: ``lines_digest("spotcheck-case-files/1", rows)`` with one row
 ``(unit_id, file_id, file_type)`` per case file of the units considered.
+
+Files are flattened into arrays once, so the per-file Python work is a validation and an
+append: registries with hundreds of files per unit stay cheap.
 """
 
 from __future__ import annotations
@@ -32,26 +35,38 @@ FILE_TYPES: tuple[str, ...] = get_args(FileType)
 DIGEST_LABEL = "spotcheck-case-files/1"
 
 
-def _files_of(unit_id: str, files: Iterable[CaseFile]) -> list[tuple[str, str]]:
-    out, seen = [], set()
-    for f in files:
-        file_id = f.file_id
-        # Plain printable ASCII is already canonical unless padded with spaces.
-        if not (type(file_id) is str and file_id.isascii() and file_id.isprintable()
-                and file_id[:1] != " " and file_id[-1:] != " " and file_id):
-            file_id = canonical_id(file_id, "case file id")
-        if f.file_type not in FILE_TYPES:
-            raise InvalidPopulation(f"case file {file_id!r} of unit {unit_id!r} has unknown type {f.file_type!r}")
-        if file_id in seen:
-            raise InvalidPopulation(f"case file {file_id!r} appears twice in unit {unit_id!r}", unit_id=unit_id)
-        seen.add(file_id)
-        out.append((file_id, f.file_type))
-    return out
+_TYPE_CODE = {t: k for k, t in enumerate(FILE_TYPES)}
 
 
-def case_file_digest(files_by_unit: Mapping[str, Sequence[tuple[str, str]]]) -> str:
-    """Registry digest of canonical ``{unit_id: [(file_id, file_type), ...]}``."""
-    return lines_digest(DIGEST_LABEL, ((u, f, t) for u, fs in files_by_unit.items() for f, t in fs))
+def _registry(units: list[str], case_files: Mapping[str, Iterable[CaseFile]]):
+    """Flatten the files of ``units``: (file ids, type codes, owning unit index), checked."""
+    names: list[str] = []
+    codes: list[int] = []
+    owner: list[int] = []
+    for k, unit_id in enumerate(units):
+        first = len(names)
+        for f in case_files.get(unit_id, ()):
+            file_id = f.file_id
+            # Plain printable ASCII is already canonical unless padded with spaces.
+            if not (type(file_id) is str and file_id.isascii() and file_id.isprintable()
+                    and file_id[:1] != " " and file_id[-1:] != " " and file_id):
+                file_id = canonical_id(file_id, "case file id")
+            code = _TYPE_CODE.get(f.file_type)
+            if code is None:
+                raise InvalidPopulation(f"case file {file_id!r} of unit {unit_id!r} has unknown type {f.file_type!r}")
+            names.append(file_id)
+            codes.append(code)
+        owner.extend([k] * (len(names) - first))
+        if len(set(names[first:])) != len(names) - first:
+            seen: set[str] = set()
+            dup = next(n for n in names[first:] if n in seen or seen.add(n))
+            raise InvalidPopulation(f"case file {dup!r} appears twice in unit {unit_id!r}", unit_id=unit_id)
+    return names, np.asarray(codes, np.int64), np.asarray(owner, np.int64)
+
+
+def case_file_digest(rows: Iterable[tuple[str, str, str]]) -> str:
+    """Registry digest of canonical ``(unit_id, file_id, file_type)`` rows."""
+    return lines_digest(DIGEST_LABEL, rows)
 
 
 def sample_case_files(
@@ -70,46 +85,44 @@ def sample_case_files(
     units = [canonical_id(u, "unit id") for u in unit_ids]
     if len(set(units)) != len(units):
         raise InvalidPopulation("a unit is listed twice for case-file sampling")
-    files = {u: _files_of(u, case_files.get(u, ())) for u in units}
+    names, codes, owner = _registry(units, case_files)
     seeds = [derive_seed(seed, PURPOSE_CASE_FILES, u) for u in units]
-    names, kinds, owner, groups, targets, group_unit = [], [], [], [], [], []
-    for k, u in enumerate(units):
-        if params.per_unit is not None:
-            plan = [(params.per_unit, files[u])]
-        else:
-            plan = [(q, [f for f in files[u] if f[1] == t]) for t, q in sorted(params.per_type.items())]
-        for quota, members in plan:
-            want = target(quota, len(members))
-            if want == 0:
-                continue
-            g = len(targets)
-            targets.append(want)
-            group_unit.append(k)
-            for file_id, file_type in members:
-                names.append(file_id)
-                kinds.append(file_type)
-            owner.extend([k] * len(members))
-            groups.extend([g] * len(members))
-    ids = as_id_array(names) if names else np.zeros(0, "S1")
-    owner_arr = np.asarray(owner, np.int64)
+    # One group per unit, or per unit and file type.
+    if params.per_unit is not None:
+        group, quotas = owner, [params.per_unit] * len(units)
+    else:
+        group = owner * len(FILE_TYPES) + codes
+        quotas = [params.per_type.get(t) for _ in units for t in FILE_TYPES]
+    counts = np.bincount(group, minlength=len(quotas)).tolist()
+    targets = [target(q, c) if q is not None and c else 0 for q, c in zip(quotas, counts)]
+    drawn = np.flatnonzero(np.asarray(targets, np.int64)[group] > 0) if names else np.zeros(0, np.int64)
+    ids = as_id_array([names[r] for r in drawn.tolist()]) if len(drawn) else np.zeros(0, "S1")
+    seed_of = owner[drawn]
 
     def exact(rows: np.ndarray) -> list:
-        return [k for k, _ in algo.exact(ids[rows].tolist(), [seeds[owner[r]] for r in rows.tolist()])]
+        return [k for k, _ in algo.exact(ids[rows].tolist(), [seeds[w] for w in seed_of[rows].tolist()])]
 
-    rows: list[int] = []
-    if targets:
-        primary = algo.primary(ids, seeds, owner_arr)
-        rows = bottom_k(primary, np.asarray(groups, np.int64), targets, algo.key_space, exact)[0].tolist()
-    tickets = algo.exact([names[r].encode("utf-8") for r in rows], [seeds[owner[r]] for r in rows])
+    chosen: list[int] = []
+    if len(drawn):
+        primary = algo.primary(ids, seeds, seed_of)
+        chosen = drawn[bottom_k(primary, group[drawn], targets, algo.key_space, exact, counts=counts)[0]].tolist()
+    owners = owner.tolist()
+    tickets = algo.exact([names[r].encode("utf-8") for r in chosen], [seeds[owners[r]] for r in chosen])
     by_unit: list[list[SelectedCaseFile]] = [[] for _ in units]
-    for k in sorted(range(len(rows)), key=lambda k: (owner[rows[k]], tickets[k][0])):
-        r = rows[k]
-        by_unit[owner[r]].append(SelectedCaseFile(file_id=names[r], file_type=kinds[r], ticket=tickets[k][1]))
-    results = [
-        UnitCaseFiles(unit_id=u, ticket_seed=seeds[k], available=len(files[u]), files=tuple(by_unit[k]))
-        for k, u in enumerate(units)
-    ]
+    for k in sorted(range(len(chosen)), key=lambda k: (owners[chosen[k]], tickets[k][0])):
+        r = chosen[k]
+        by_unit[owners[r]].append(
+            SelectedCaseFile(file_id=names[r], file_type=FILE_TYPES[codes[r]], ticket=tickets[k][1])
+        )
+    available = np.bincount(owner, minlength=len(units)).tolist()
+    kinds = codes.tolist()
     return CaseFileSample(
         algorithm=algo.name, algorithm_version=algo.version,
-        registry_digest=case_file_digest(files), units=tuple(results),
+        registry_digest=case_file_digest(
+            (units[o], n, FILE_TYPES[c]) for n, o, c in zip(names, owners, kinds)
+        ),
+        units=tuple(
+            UnitCaseFiles(unit_id=u, ticket_seed=seeds[k], available=available[k], files=tuple(by_unit[k]))
+            for k, u in enumerate(units)
+        ),
     )

@@ -10,15 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from .canonical import utf8_key
 
 __all__ = ["lines_digest"]
 
 
 def lines_digest(label: str, rows: Iterable[tuple[str, ...]]) -> str:
-    """SHA-256 hex of ``label + "\\n"`` then each row as ``"\\t".join(row) + "\\n"``, sorted."""
-    lines = sorted(("\t".join(row) + "\n" for row in rows), key=utf8_key)
-    h = hashlib.sha256((label + "\n").encode("utf-8"))
-    for line in lines:
-        h.update(line.encode("utf-8"))
-    return h.hexdigest()
+    """SHA-256 hex of ``label + "\n"`` then each row as ``"\t".join(row) + "\n"``, sorted."""
+    # Code point order is UTF-8 byte order, so plain str sorting is the documented order.
+    lines = sorted("\t".join(row) + "\n" for row in rows)
+    return hashlib.sha256((label + "\n" + "".join(lines)).encode("utf-8")).hexdigest()
