@@ -154,15 +154,6 @@ class PhiloxKeyed(Algorithm):
     key_space = 1 << 64
 
     @staticmethod
-    def _keys(seeds: Sequence[str], seed_index: np.ndarray | None, start: int, stop: int):
-        keys = [philox_key(s) for s in seeds]
-        if seed_index is None:
-            return keys[0]
-        table = np.array(keys, dtype=np.uint64).reshape(-1, 2)
-        chosen = table[seed_index[start:stop]]
-        return chosen[:, 0], chosen[:, 1]
-
-    @staticmethod
     def _counters(ids: np.ndarray, start: int, stop: int) -> np.ndarray:
         rows = byte_rows(ids)[start:stop]
         lengths = row_lengths(rows)
@@ -175,10 +166,14 @@ class PhiloxKeyed(Algorithm):
 
     def primary(self, ids, seeds, seed_index=None, workers=None):
         out = np.empty(len(ids), np.uint64)
-        shared = None if seed_index is not None else self._keys(seeds, None, 0, 0)
+        table = np.array([philox_key(s) for s in seeds], dtype=np.uint64).reshape(-1, 2)
 
         def work(start: int, stop: int) -> None:
-            k0, k1 = shared if shared is not None else self._keys(seeds, seed_index, start, stop)
+            if seed_index is None:
+                k0, k1 = int(table[0, 0]), int(table[0, 1])
+            else:
+                chosen = table[seed_index[start:stop]]
+                k0, k1 = chosen[:, 0], chosen[:, 1]
             (out[start:stop],) = philox4x64(self._counters(ids, start, stop), k0, k1, words=1)
 
         run_chunked(len(ids), work, chunk=1 << 15, workers=workers)
