@@ -200,3 +200,13 @@ def import_cmd(kind: str, file: Path) -> None:
             click.echo(f"  row {e.row}, column {e.column or '-'}: {e.message}", err=True)
         sys.exit(1)
     click.echo(f"{report.kind}: {report.rows} rows, {report.created} created, {report.updated} updated")
+
+
+def _register() -> None:
+    from api.cli_draws import draw_group, sample
+
+    main.add_command(sample)
+    main.add_command(draw_group)
+
+
+_register()

@@ -73,3 +73,15 @@ async def seed_registry(db: async_sessionmaker[AsyncSession]) -> None:
         await import_records(session, CASE_FILES, CASE_FILE_ROWS)
         await import_records(session, INSPECTORS, INSPECTOR_ROWS)
         await session.commit()
+
+
+async def seed_demo_registry(db: async_sessionmaker[AsyncSession]) -> None:
+    """The demo bureau's registry (635 units, ~3,600 case files, 40 inspectors)."""
+    from api import demo_data
+
+    registry = demo_data.generate()
+    async with db() as session:
+        await import_records(session, UNITS, registry.units)
+        await import_records(session, CASE_FILES, registry.case_files)
+        await import_records(session, INSPECTORS, registry.inspectors)
+        await session.commit()
