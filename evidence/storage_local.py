@@ -1,0 +1,253 @@
+"""Blob storage in a local folder (the default backend).
+
+Layout under ``root``: ``ab/cd/<sha256>`` for blobs and ``.tmp/`` for writes in
+progress. The temporary folder lives inside ``root`` so that the final
+``rename`` never crosses a filesystem boundary and is therefore atomic.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from evidence.errors import (
+    BlobNotFound,
+    BlobTooLarge,
+    ChecksumMismatch,
+    InvalidDigest,
+    StorageError,
+    StorageFull,
+)
+from evidence.storage import DEFAULT_MAX_BYTES, StoredBlob, check_digest, shard_path
+
+__all__ = ["LocalBlobStore", "HEAD_BYTES"]
+
+HEAD_BYTES = 512
+"""How many leading bytes a writer keeps in memory for format sniffing."""
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_TMP_DIR = ".tmp"
+
+
+def _storage_error(exc: OSError, action: str) -> StorageError:
+    if exc.errno in _FULL_ERRNOS:
+        return StorageFull(f"no space left while {action}: {exc.strerror}")
+    return StorageError(f"storage failed while {action}: {exc}")
+
+
+def _fsync_dir(path: Path) -> None:
+    # A rename or unlink is only durable once the directory entry itself is flushed.
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(root: Path, relative: Path) -> None:
+    current = root
+    for part in relative.parts:
+        parent, current = current, current / part
+        try:
+            os.mkdir(current)
+        except FileExistsError:
+            continue
+        _fsync_dir(parent)
+
+
+class _LocalWriter:
+    """Writer of one blob into ``store``; see :class:`evidence.storage.BlobWriter`."""
+
+    def __init__(self, store: LocalBlobStore) -> None:
+        self._store = store
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._head = bytearray()
+        self._done = False
+        try:
+            self._fd, tmp = tempfile.mkstemp(dir=store.root / _TMP_DIR, prefix="w-", suffix=".part")
+        except OSError as exc:
+            raise _storage_error(exc, "creating a temporary file") from exc
+        self._tmp = Path(tmp)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def head(self) -> bytes:
+        """The first :data:`HEAD_BYTES` bytes written, for sniffing before commit."""
+        return bytes(self._head)
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise StorageError("blob writer already committed or aborted")
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._check_open()
+        view = memoryview(chunk).cast("B")
+        length = len(view)
+        if self._size + length > self._store.max_bytes:
+            self.abort()
+            raise BlobTooLarge(
+                f"blob exceeds the limit of {self._store.max_bytes} bytes",
+                limit=self._store.max_bytes,
+            )
+        if len(self._head) < HEAD_BYTES:
+            self._head += view[: HEAD_BYTES - len(self._head)]
+        self._hash.update(view)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            self.abort()
+            raise _storage_error(exc, "writing") from exc
+        self._size += length
+
+    def commit(self, expected_sha256: str | None = None) -> StoredBlob:
+        self._check_open()
+        actual = self._hash.hexdigest()
+        if expected_sha256 is not None:
+            expected = expected_sha256.strip().lower()
+            try:
+                check_digest(expected)
+            except InvalidDigest:
+                self.abort()
+                raise
+            if expected != actual:
+                self.abort()
+                raise ChecksumMismatch(
+                    f"declared SHA-256 {expected} but received bytes hash to {actual}",
+                    expected=expected,
+                    actual=actual,
+                )
+        root = self._store.root
+        relative = Path(shard_path(actual))
+        final = root / relative
+        try:
+            if final.is_file() and final.stat().st_size == self._size:
+                self.abort()  # identical bytes already stored: keep one copy
+                return StoredBlob(sha256=actual, size=self._size, created=False)
+            # A same-named file of another size is damaged; the rename below heals it.
+            os.fchmod(self._fd, 0o444)
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+            _ensure_dir(root, relative.parent)
+            os.replace(self._tmp, final)
+            self._done = True
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            self.abort()
+            raise _storage_error(exc, "committing") from exc
+        return StoredBlob(sha256=actual, size=self._size, created=True)
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> _LocalWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.abort()
+
+
+class LocalBlobStore:
+    """Content-addressed blobs in a folder; implements :class:`evidence.storage.BlobStore`.
+
+    ``root`` is created if missing. Every commit is fsynced (file, then folder), so
+    a committed blob survives a power cut.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        (self.root / _TMP_DIR).mkdir(parents=True, exist_ok=True)
+
+    def writer(self) -> _LocalWriter:
+        """Start a new blob; see :class:`evidence.storage.BlobWriter`."""
+        return _LocalWriter(self)
+
+    def path(self, sha256: str) -> Path:
+        """Filesystem path of a blob (exists or not); lets a worker process
+        open the file itself instead of receiving its bytes."""
+        return self.root / shard_path(sha256)
+
+    def open(self, sha256: str) -> BinaryIO:
+        try:
+            return open(self.path(sha256), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {sha256}") from None
+
+    def read(self, sha256: str) -> bytes:
+        with self.open(sha256) as f:
+            return f.read()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def size(self, sha256: str) -> int:
+        try:
+            return self.path(sha256).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {sha256}") from None
+
+    def delete(self, sha256: str) -> bool:
+        path = self.path(sha256)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        for first in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if len(first.name) != 2 or not first.is_dir():
+                continue
+            for second in sorted(os.scandir(first.path), key=lambda e: e.name):
+                if not second.is_dir():
+                    continue
+                prefix = first.name + second.name
+                for entry in os.scandir(second.path):
+                    if entry.name.startswith(prefix) and entry.is_file():
+                        try:
+                            yield check_digest(entry.name)
+                        except ValueError:
+                            continue
+
+    def temporary_files(self) -> list[Path]:
+        """Writes in progress or left by a crashed process."""
+        return sorted((self.root / _TMP_DIR).iterdir())
+
+    def purge_temporary(self, older_than: float = 3600.0) -> int:
+        """Remove temporary files older than ``older_than`` seconds (leftovers of
+        crashed processes; a live writer never idles that long). Return the count."""
+        cutoff = time.time() - older_than
+        removed = 0
+        for path in self.temporary_files():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
