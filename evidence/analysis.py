@@ -221,10 +221,9 @@ def _thumbnails(
 
 def _read_exif(image: Image.Image) -> PhotoMetadata:
     try:
-        exif = image.getexif()
+        return read_metadata(image.getexif())
     except Exception:  # Pillow's EXIF reader can raise nearly anything on bad bytes
         return PhotoMetadata(exif_error=True)
-    return read_metadata(exif)
 
 
 def analyze(source: bytes | str | os.PathLike[str], limits: ImageLimits | None = None) -> ImageAnalysis:
@@ -241,9 +240,11 @@ def analyze(source: bytes | str | os.PathLike[str], limits: ImageLimits | None =
         fp: BinaryIO = io.BytesIO(source)
     else:
         fp = open(source, "rb")
-    with fp, warnings.catch_warnings():
-        # Our own pixel limit decides; Pillow's warning must not leak to the caller.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with fp, warnings.catch_warnings(record=True) as caught:
+        # Our own pixel limit decides over Pillow's bomb warning, and Pillow warns
+        # ("Corrupt EXIF data") instead of raising on damaged metadata: nothing of
+        # this may reach the caller, and EXIF damage becomes a metadata field.
+        warnings.simplefilter("always")
         fmt = sniff_format(fp.read(SNIFF_BYTES))
         fp.seek(0)
         with _open(fp, fmt, limits) as image:
@@ -260,6 +261,8 @@ def analyze(source: bytes | str | os.PathLike[str], limits: ImageLimits | None =
                 transpose = _TRANSPOSE.get(metadata.orientation or 1)
             decoded = _to_rgb(_decode(image, fmt, limits))
             thumbnails, smallest = _thumbnails(decoded, limits, transpose)
+    if any("exif" in str(w.message).lower() for w in caught) and not metadata.exif_error:
+        metadata = msgspec.structs.replace(metadata, exif_error=True)
     swap = transpose in _SWAPS_AXES
     return ImageAnalysis(
         format=fmt,
