@@ -19,7 +19,6 @@ private keys live in a file ``PRIVATE+KEY+<name>+<key id hex>+<base64(0x01 || se
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import os
 import re
@@ -91,7 +90,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
         raise InvalidCheckpoint("bad origin or tree size line")
     try:
         root = base64.b64decode(root_text, validate=True)
-    except binascii.Error:
+    except ValueError:
         raise InvalidCheckpoint("root hash is not base64") from None
     if len(root) != 32:
         raise InvalidCheckpoint("root hash is not 32 bytes")
@@ -149,9 +148,9 @@ class CheckpointVerifier:
     def from_key(cls, verifier_key: str) -> CheckpointVerifier:
         """Build from a ``name+keyid+base64`` verifier key string."""
         try:
-            name, key_id, encoded = verifier_key.strip().split("+")
+            name, key_id, encoded = verifier_key.strip().split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
-        except (ValueError, binascii.Error):
+        except ValueError:
             raise InvalidCheckpoint("malformed verifier key") from None
         if len(raw) != 33 or raw[:1] != _ED25519:
             raise InvalidCheckpoint("verifier key is not an Ed25519 key")
@@ -181,7 +180,7 @@ class CheckpointVerifier:
                 continue
             try:
                 raw = base64.b64decode(line[len(prefix) :], validate=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or non-ASCII text
                 continue
             if len(raw) != 68 or raw[:4] != self.key_id:
                 continue
@@ -236,7 +235,7 @@ def load_signer(path: str | os.PathLike[str]) -> CheckpointSigner:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
     if stat.S_IMODE(mode) & 0o077:
         raise KeyFileError(f"key file {path} is accessible to other users; chmod 600 it")
-    parts = text.split("+")
+    parts = text.split("+", 4)  # base64 may itself contain '+'
     if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
         raise KeyFileError(f"{path} is not a PRIVATE+KEY line")
     _, _, name, key_id, encoded = parts
@@ -245,7 +244,7 @@ def load_signer(path: str | os.PathLike[str]) -> CheckpointSigner:
         if len(raw) != 33 or raw[:1] != _ED25519:
             raise ValueError("not an Ed25519 seed")
         signer = CheckpointSigner(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
-    except (ValueError, binascii.Error) as exc:
+    except ValueError as exc:
         raise KeyFileError(f"{path} holds no valid key: {exc}") from None
     if signer.key_id.hex() != key_id.lower():
         raise KeyFileError(f"{path}: key id does not match the key")
