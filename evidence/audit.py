@@ -28,6 +28,8 @@ from evidence.merkle import EMPTY_ROOT, TreeState, append, root
 from evidence.storage import BlobStore, hash_stored
 
 __all__ = [
+    "Receipt",
+    "make_receipt",
     "BreakKind",
     "LedgerRecord",
     "BrokenEntry",
@@ -37,6 +39,21 @@ __all__ = [
 ]
 
 BlobCheck = Callable[[LedgerEntry], "str | None"]
+
+
+class Receipt(msgspec.Struct, frozen=True):
+    """What an uploader gets back: where its entry sits and the tree it is in
+    (hashes in lowercase hex). docs/ledger.md shows how an outsider checks one."""
+
+    index: int
+    leaf_hash: str
+    tree_size: int
+    root: str
+
+
+def make_receipt(index: int, leaf: bytes, state: TreeState) -> Receipt:
+    """The receipt of leaf ``index`` in the tree ``state`` (right after its append)."""
+    return Receipt(index=index, leaf_hash=leaf.hex(), tree_size=state.size, root=root(state).hex())
 
 
 class BreakKind(str, enum.Enum):
