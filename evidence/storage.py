@@ -19,10 +19,12 @@ from typing import BinaryIO, Protocol, runtime_checkable
 
 import msgspec
 
-from evidence.errors import InvalidDigest
+from evidence.errors import BlobTooLarge, ChecksumMismatch, InvalidDigest, StorageError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "HEAD_BYTES",
+    "HashingWriter",
     "StoredBlob",
     "BlobWriter",
     "BlobStore",
@@ -35,6 +37,9 @@ __all__ = [
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 """Default size limit of one blob (25 MiB)."""
+
+HEAD_BYTES = 512
+"""How many leading bytes a writer keeps for format sniffing before commit."""
 
 _DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -58,6 +63,11 @@ class BlobWriter(Protocol):
     @property
     def size(self) -> int:
         """Bytes written so far."""
+
+    @property
+    def head(self) -> bytes:
+        """The first :data:`HEAD_BYTES` bytes written, to sniff the format (and
+        abort early) before anything is committed."""
 
     def write(self, chunk: bytes | bytearray | memoryview) -> None:
         """Hash and store ``chunk``.
@@ -132,6 +142,91 @@ def shard_path(sha256: str) -> str:
     """
     check_digest(sha256)
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class HashingWriter:
+    """The half of a :class:`BlobWriter` every backend shares: SHA-256 in the same
+    pass, the size limit, the head bytes, the declared checksum, and a single-use
+    life cycle in which any failure aborts. A backend implements ``_put(view)``
+    (store more bytes), ``_finish(sha256) -> created`` (make them durable under
+    their address, or drop them if already there) and ``_discard()`` (remove
+    whatever a failed or aborted write left, idempotently). Errors they raise
+    should already be domain errors.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._head = bytearray()
+        self._done = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def head(self) -> bytes:
+        return bytes(self._head)
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise StorageError("blob writer already committed or aborted")
+
+    def _put(self, view: memoryview) -> None:
+        raise NotImplementedError
+
+    def _finish(self, sha256: str) -> bool:
+        raise NotImplementedError
+
+    def _discard(self) -> None:
+        raise NotImplementedError
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._check_open()
+        view = memoryview(chunk).cast("B")
+        if self._size + len(view) > self.max_bytes:
+            self.abort()
+            raise BlobTooLarge(f"blob exceeds the limit of {self.max_bytes} bytes", limit=self.max_bytes)
+        if len(self._head) < HEAD_BYTES:
+            self._head += view[: HEAD_BYTES - len(self._head)]
+        self._hash.update(view)
+        try:
+            self._put(view)
+        except BaseException:
+            self.abort()
+            raise
+        self._size += len(view)
+
+    def commit(self, expected_sha256: str | None = None) -> StoredBlob:
+        self._check_open()
+        actual = self._hash.hexdigest()
+        try:
+            if expected_sha256 is not None:
+                expected = check_digest(expected_sha256.strip().lower())
+                if expected != actual:
+                    raise ChecksumMismatch(
+                        f"declared SHA-256 {expected} but received bytes hash to {actual}",
+                        expected=expected,
+                        actual=actual,
+                    )
+            created = self._finish(actual)
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        return StoredBlob(sha256=actual, size=self._size, created=created)
+
+    def abort(self) -> None:
+        if not self._done:
+            self._done = True
+            self._discard()
+
+    def __enter__(self) -> HashingWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.abort()
 
 
 def put_chunks(

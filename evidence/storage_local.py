@@ -8,7 +8,6 @@ progress. The temporary folder lives inside ``root`` so that the final
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import tempfile
 import time
@@ -16,20 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from evidence.errors import (
-    BlobNotFound,
-    BlobTooLarge,
-    ChecksumMismatch,
-    InvalidDigest,
-    StorageError,
-    StorageFull,
-)
-from evidence.storage import DEFAULT_MAX_BYTES, StoredBlob, check_digest, shard_path
+from evidence.errors import BlobNotFound, StorageError, StorageFull
+from evidence.storage import DEFAULT_MAX_BYTES, HashingWriter, check_digest, shard_path
 
-__all__ = ["LocalBlobStore", "HEAD_BYTES"]
-
-HEAD_BYTES = 512
-"""How many leading bytes a writer keeps in memory for format sniffing."""
+__all__ = ["LocalBlobStore"]
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _TMP_DIR = ".tmp"
@@ -65,102 +54,49 @@ def _ensure_dir(root: Path, relative: Path) -> list[Path]:
     return changed
 
 
-class _LocalWriter:
+class _LocalWriter(HashingWriter):
     """Writer of one blob into ``store``; see :class:`evidence.storage.BlobWriter`."""
 
     def __init__(self, store: LocalBlobStore) -> None:
-        self._store = store
-        self._hash = hashlib.sha256()
-        self._size = 0
-        self._head = bytearray()
-        self._done = False
+        super().__init__(store.max_bytes)
+        self._root = store.root
         try:
             self._fd, tmp = tempfile.mkstemp(dir=store.root / _TMP_DIR, prefix="w-", suffix=".part")
         except OSError as exc:
             raise _storage_error(exc, "creating a temporary file") from exc
         self._tmp = Path(tmp)
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    @property
-    def head(self) -> bytes:
-        """The first :data:`HEAD_BYTES` bytes written, for sniffing before commit."""
-        return bytes(self._head)
-
-    def _check_open(self) -> None:
-        if self._done:
-            raise StorageError("blob writer already committed or aborted")
-
-    def write(self, chunk: bytes | bytearray | memoryview) -> None:
-        self._check_open()
-        view = memoryview(chunk).cast("B")
-        length = len(view)
-        if self._size + length > self._store.max_bytes:
-            self.abort()
-            raise BlobTooLarge(
-                f"blob exceeds the limit of {self._store.max_bytes} bytes",
-                limit=self._store.max_bytes,
-            )
-        if len(self._head) < HEAD_BYTES:
-            self._head += view[: HEAD_BYTES - len(self._head)]
-        self._hash.update(view)
+    def _put(self, view: memoryview) -> None:
         try:
             while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+                view = view[os.write(self._fd, view) :]
         except OSError as exc:
-            self.abort()
             raise _storage_error(exc, "writing") from exc
-        self._size += length
 
-    def commit(self, expected_sha256: str | None = None) -> StoredBlob:
-        self._check_open()
-        actual = self._hash.hexdigest()
-        if expected_sha256 is not None:
-            expected = expected_sha256.strip().lower()
-            try:
-                check_digest(expected)
-            except InvalidDigest:
-                self.abort()
-                raise
-            if expected != actual:
-                self.abort()
-                raise ChecksumMismatch(
-                    f"declared SHA-256 {expected} but received bytes hash to {actual}",
-                    expected=expected,
-                    actual=actual,
-                )
-        root = self._store.root
-        relative = Path(shard_path(actual))
-        final = root / relative
+    def _finish(self, sha256: str) -> bool:
+        relative = Path(shard_path(sha256))
+        final = self._root / relative
         try:
             if final.is_file() and final.stat().st_size == self._size:
-                self.abort()  # identical bytes already stored: keep one copy
-                return StoredBlob(sha256=actual, size=self._size, created=False)
+                self._discard()  # identical bytes already stored: keep one copy
+                return False
             # A same-named file of another size is damaged; the rename below heals it.
             os.fchmod(self._fd, 0o444)
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
-            changed = _ensure_dir(root, relative.parent)
+            changed = _ensure_dir(self._root, relative.parent)
             os.replace(self._tmp, final)
-            self._done = True
             # Deepest first, all after the rename: on a journalling filesystem the
             # first fsync commits every pending entry and the rest cost nothing,
             # while a crash in between still leaves all or nothing of the blob.
             for folder in [final.parent, *reversed(changed)]:
                 _fsync_dir(folder)
         except OSError as exc:
-            self.abort()
             raise _storage_error(exc, "committing") from exc
-        return StoredBlob(sha256=actual, size=self._size, created=True)
+        return True
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _discard(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -168,12 +104,6 @@ class _LocalWriter:
             os.unlink(self._tmp)
         except FileNotFoundError:
             pass
-
-    def __enter__(self) -> _LocalWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.abort()
 
 
 class LocalBlobStore:

@@ -19,20 +19,12 @@ cannot clean up after itself.
 from __future__ import annotations
 
 import base64
-import hashlib
 import uuid
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from evidence.errors import (
-    BlobNotFound,
-    BlobTooLarge,
-    ChecksumMismatch,
-    InvalidDigest,
-    StorageError,
-    StorageFull,
-)
-from evidence.storage import DEFAULT_MAX_BYTES, StoredBlob, check_digest, shard_path
+from evidence.errors import BlobNotFound, InvalidDigest, StorageError, StorageFull
+from evidence.storage import DEFAULT_MAX_BYTES, HashingWriter, shard_path
 
 __all__ = ["S3BlobStore", "DEFAULT_PART_SIZE"]
 
@@ -71,35 +63,22 @@ def _storage_error(exc: BaseException, action: str) -> StorageError:
     return StorageError(f"object store failed while {action}: {exc}")
 
 
-class _S3Writer:
+class _S3Writer(HashingWriter):
     """Writer of one blob into an :class:`S3BlobStore`."""
 
     def __init__(self, store: S3BlobStore) -> None:
+        super().__init__(store.max_bytes)
         self._store = store
-        self._hash = hashlib.sha256()
-        self._size = 0
         self._buffer = bytearray()
-        self._head = b""
         self._tmp_key = f"{store.prefix}tmp/{uuid.uuid4().hex}"
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._tmp_exists = False
-        self._done = False
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    @property
-    def head(self) -> bytes:
-        """The first 512 bytes written, for sniffing before commit."""
-        return self._head
 
     def _call(self, action: str, method: str, **kwargs: Any) -> Any:
         try:
             return getattr(self._store.client, method)(Bucket=self._store.bucket, **kwargs)
         except (_botocore().ClientError, _botocore().BotoCoreError) as exc:
-            self.abort()
             raise _storage_error(exc, action) from exc
 
     def _flush_part(self, data: bytes) -> None:
@@ -117,21 +96,8 @@ class _S3Writer:
         )
         self._parts.append({"ETag": result["ETag"], "PartNumber": number})
 
-    def write(self, chunk: bytes | bytearray | memoryview) -> None:
-        if self._done:
-            raise StorageError("blob writer already committed or aborted")
-        view = memoryview(chunk).cast("B")
-        if self._size + len(view) > self._store.max_bytes:
-            self.abort()
-            raise BlobTooLarge(
-                f"blob exceeds the limit of {self._store.max_bytes} bytes",
-                limit=self._store.max_bytes,
-            )
-        self._hash.update(view)
+    def _put(self, view: memoryview) -> None:
         self._buffer += view
-        self._size += len(view)
-        if len(self._head) < 512:
-            self._head = bytes(self._buffer[:512]) if len(self._buffer) >= 512 else bytes(self._buffer)
         part = self._store.part_size
         while len(self._buffer) >= part:
             self._flush_part(bytes(self._buffer[:part]))
@@ -143,29 +109,11 @@ class _S3Writer:
         except _botocore().ClientError as exc:
             if _error_code(exc) in _MISSING_CODES:
                 return False
-            self.abort()
             raise _storage_error(exc, "checking for an existing blob") from exc
         return int(head["ContentLength"]) == self._size
 
-    def commit(self, expected_sha256: str | None = None) -> StoredBlob:
-        if self._done:
-            raise StorageError("blob writer already committed or aborted")
-        actual = self._hash.hexdigest()
-        if expected_sha256 is not None:
-            expected = expected_sha256.strip().lower()
-            try:
-                check_digest(expected)
-            except InvalidDigest:
-                self.abort()
-                raise
-            if expected != actual:
-                self.abort()
-                raise ChecksumMismatch(
-                    f"declared SHA-256 {expected} but received bytes hash to {actual}",
-                    expected=expected,
-                    actual=actual,
-                )
-        final = self._store.key(actual)
+    def _finish(self, sha256: str) -> bool:
+        final = self._store.key(sha256)
         if self._upload_id is not None:
             if self._buffer:
                 self._flush_part(bytes(self._buffer))
@@ -180,31 +128,18 @@ class _S3Writer:
             self._upload_id = None
             self._tmp_exists = True
         if self._exists_with_size(final):
-            self.abort()  # identical bytes already stored: keep one copy
-            return StoredBlob(sha256=actual, size=self._size, created=False)
+            self._discard()  # identical bytes already stored: keep one copy
+            return False
         if self._tmp_exists:
-            self._call(
-                "copying to the content address",
-                "copy_object",
-                Key=final,
-                CopySource={"Bucket": self._store.bucket, "Key": self._tmp_key},
-            )
+            source = {"Bucket": self._store.bucket, "Key": self._tmp_key}
+            self._call("copying to the content address", "copy_object", Key=final, CopySource=source)
         else:
-            checksum = base64.b64encode(bytes.fromhex(actual)).decode()
-            self._call(
-                "storing",
-                "put_object",
-                Key=final,
-                Body=bytes(self._buffer),
-                ChecksumSHA256=checksum,
-            )
-        self.abort()  # drops the buffer and the temporary object, never the blob
-        return StoredBlob(sha256=actual, size=self._size, created=True)
+            checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+            self._call("storing", "put_object", Key=final, Body=bytes(self._buffer), ChecksumSHA256=checksum)
+        self._discard()  # drops the buffer and the temporary object, never the blob
+        return True
 
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _discard(self) -> None:
         self._buffer = bytearray()
         # Best effort: the original error matters more than a failed clean-up, and
         # the bucket lifecycle rule collects whatever is left.
@@ -212,16 +147,12 @@ class _S3Writer:
         try:
             if self._upload_id is not None:
                 client.abort_multipart_upload(Bucket=bucket, Key=self._tmp_key, UploadId=self._upload_id)
+                self._upload_id = None
             if self._tmp_exists:
                 client.delete_object(Bucket=bucket, Key=self._tmp_key)
+                self._tmp_exists = False
         except (_botocore().ClientError, _botocore().BotoCoreError):
             pass
-
-    def __enter__(self) -> _S3Writer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.abort()
 
 
 class S3BlobStore:

@@ -207,3 +207,21 @@ def test_disk_full_surfaces_as_storage_full_and_keeps_nothing(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("FULL 0 "), result.stdout
+
+
+def test_head_bytes_allow_sniffing_and_refusing_before_commit(store):
+    from evidence.errors import UnsupportedFormat
+    from evidence.formats import ImageFormat, sniff_format
+    from tests.evidence.images import encode, scene
+
+    jpeg = encode(scene(1, (200, 150)), "JPEG")
+    with store.writer() as writer:
+        for i in range(0, len(jpeg), 100):
+            writer.write(jpeg[i : i + 100])
+        assert writer.head == jpeg[:512] and sniff_format(writer.head) is ImageFormat.JPEG
+        writer.commit()
+    with store.writer() as writer:
+        writer.write(b"<html>not a photo</html>")
+        with pytest.raises(UnsupportedFormat):
+            sniff_format(writer.head)
+    assert len(files_under(store.root)) == 1
