@@ -2,7 +2,8 @@
 
 :func:`analyze` is meant to run in a process pool (it holds the GIL for tens of
 milliseconds): its argument and result pickle cheaply, and it touches no global
-state except registering the HEIF opener once per process.
+state except registering the HEIF opener once per process and swapping the
+warning filters while it runs (so run it in processes, not threads).
 
 Why a draft-mode decode is the integrity check for JPEG: libjpeg scales by
 dropping IDCT coefficients *after* entropy decoding, so a draft decode still

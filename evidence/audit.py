@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 import msgspec
 
 from evidence.checkpoint import Checkpoint, CheckpointVerifier
-from evidence.errors import BlobNotFound, InvalidCheckpoint, StorageError
+from evidence.errors import BlobNotFound, InvalidCheckpoint, LedgerError, StorageError
 from evidence.leaf import LedgerEntry, entry_hash
 from evidence.merkle import EMPTY_ROOT, TreeState, append, root
 from evidence.storage import BlobStore, hash_stored
@@ -166,7 +166,10 @@ def verify_log(
         entry = record.entry
         if entry.seq != index:
             return report(BrokenEntry(index, BreakKind.SEQUENCE, f"expected seq {index}, found {entry.seq}"))
-        leaf = entry_hash(entry)
+        try:
+            leaf = entry_hash(entry)
+        except LedgerError as exc:  # a stored value was changed into one with no canonical form
+            return report(BrokenEntry(index, BreakKind.RECORD, f"record cannot be encoded: {exc}"))
         if record.leaf_hash is not None and record.leaf_hash != leaf:
             return report(
                 BrokenEntry(index, BreakKind.RECORD, "record no longer matches the leaf hash stored at append time")

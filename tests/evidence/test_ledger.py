@@ -173,6 +173,15 @@ def test_one_changed_field_fails_at_that_entry(signer):
     assert (report.first_broken.index, report.first_broken.kind) == (6, BreakKind.RECORD)
 
 
+def test_a_field_changed_into_something_unencodable_fails_at_that_entry(signer):
+    ledger = Ledger(signer, [entry(i) for i in range(6)])
+    changed = ledger.records[2]
+    ledger.records[2] = LedgerRecord(msgspec.structs.replace(changed.entry, data={**changed.entry.data, "size": 1.5}),
+                                     changed.leaf_hash)
+    report = verify_log(ledger.records, ledger.notes, signer.verifier())
+    assert (report.first_broken.index, report.first_broken.kind) == (2, BreakKind.RECORD)
+
+
 def test_a_rewritten_record_and_leaf_hash_are_caught_by_the_checkpoint(signer):
     ledger = Ledger(signer, [entry(i) for i in range(10)])
     forged = msgspec.structs.replace(ledger.records[5].entry, data={**ledger.records[5].entry.data, "size": 1})
