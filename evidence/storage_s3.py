@@ -45,6 +45,11 @@ def _botocore() -> Any:
     return botocore.exceptions
 
 
+def _boto_errors() -> tuple[type[Exception], ...]:
+    # ClientError: the service answered no; BotoCoreError: it did not answer at all.
+    return (_botocore().ClientError, _botocore().BotoCoreError)
+
+
 def _make_client(endpoint_url: str | None, region_name: str | None) -> Any:
     _botocore()
     import boto3
@@ -78,7 +83,7 @@ class _S3Writer(HashingWriter):
     def _call(self, action: str, method: str, **kwargs: Any) -> Any:
         try:
             return getattr(self._store.client, method)(Bucket=self._store.bucket, **kwargs)
-        except (_botocore().ClientError, _botocore().BotoCoreError) as exc:
+        except _boto_errors() as exc:
             raise _storage_error(exc, action) from exc
 
     def _flush_part(self, data: bytes) -> None:
@@ -106,7 +111,7 @@ class _S3Writer(HashingWriter):
     def _exists_with_size(self, key: str) -> bool:
         try:
             head = self._store.client.head_object(Bucket=self._store.bucket, Key=key)
-        except _botocore().ClientError as exc:
+        except _boto_errors() as exc:
             if _error_code(exc) in _MISSING_CODES:
                 return False
             raise _storage_error(exc, "checking for an existing blob") from exc
@@ -151,7 +156,7 @@ class _S3Writer(HashingWriter):
             if self._tmp_exists:
                 client.delete_object(Bucket=bucket, Key=self._tmp_key)
                 self._tmp_exists = False
-        except (_botocore().ClientError, _botocore().BotoCoreError):
+        except _boto_errors():
             pass
 
 
@@ -195,7 +200,7 @@ class S3BlobStore:
     def _head(self, sha256: str) -> dict[str, Any] | None:
         try:
             return self.client.head_object(Bucket=self.bucket, Key=self.key(sha256))
-        except _botocore().ClientError as exc:
+        except _boto_errors() as exc:
             if _error_code(exc) in _MISSING_CODES:
                 return None
             raise _storage_error(exc, "reading metadata") from exc
@@ -203,7 +208,7 @@ class S3BlobStore:
     def open(self, sha256: str) -> BinaryIO:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
-        except _botocore().ClientError as exc:
+        except _boto_errors() as exc:
             if _error_code(exc) in _MISSING_CODES:
                 raise BlobNotFound(f"no blob {sha256}") from None
             raise _storage_error(exc, "reading") from exc
@@ -227,7 +232,7 @@ class S3BlobStore:
             return False
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.key(sha256))
-        except _botocore().ClientError as exc:
+        except _boto_errors() as exc:
             raise _storage_error(exc, "deleting") from exc
         return True
 

@@ -132,3 +132,20 @@ def test_object_changed_in_the_bucket_is_caught_by_the_blob_check(store):
     assert check(entry) is None
     store.client.put_object(Bucket=store.bucket, Key=store.key(stored.sha256), Body=b"evidence as receivEd")
     assert "now hash to" in check(entry)
+
+
+def test_an_unreachable_endpoint_is_a_storage_error_not_a_botocore_one(monkeypatch):
+    import boto3
+    from botocore.config import Config
+
+    from evidence.errors import StorageError
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{_free_port()}", region_name="us-east-1",
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=2))
+    store = S3BlobStore("nowhere", client=client)
+    with pytest.raises(StorageError):
+        put_bytes(store, b"lost in transit")
+    with pytest.raises(StorageError):
+        store.exists("a" * 64)
