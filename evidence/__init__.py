@@ -19,7 +19,16 @@ importing :mod:`evidence` never needs boto3.
 """
 
 from evidence.analysis import ImageAnalysis, ImageLimits, Thumbnail, analyze, metadata_digest
-from evidence.audit import BreakKind, BrokenEntry, LedgerRecord, LogReport, blob_checker, verify_log
+from evidence.audit import (
+    BreakKind,
+    BrokenEntry,
+    LedgerRecord,
+    LogReport,
+    Receipt,
+    blob_checker,
+    make_receipt,
+    verify_log,
+)
 from evidence.checkpoint import (
     Checkpoint,
     CheckpointSigner,
@@ -105,6 +114,7 @@ __all__ = [
     "LogReport",
     "NearDuplicateIndex",
     "PhotoMetadata",
+    "Receipt",
     "ReuseMatch",
     "StorageError",
     "StorageFull",
@@ -129,6 +139,7 @@ __all__ = [
     "inclusion_proof",
     "integrity_flags",
     "load_signer",
+    "make_receipt",
     "metadata_digest",
     "phash",
     "put_bytes",
