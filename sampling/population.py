@@ -10,7 +10,8 @@ Population digest, version 1 (SHA-256 over these bytes; docs/sampling.md):
     "spotcheck-population/1\\n"
     "records " N "\\n"
     "fields " name_1 "\\t" name_2 ... "\\n"          fields in ascending UTF-8 order
-    id "\\n"  for every unit, ids in ascending UTF-8 byte order
+    "width " W "\\n"                                 W = bytes of the longest id (0 if none)
+    for every unit, ids in ascending UTF-8 byte order: the id zero-padded to W bytes
     per field, in the same order:
         "levels " K "\\n"  then each distinct value present + "\\n", ascending UTF-8
         per unit, in id order: the index of its value among those levels, 4 bytes LE
@@ -130,7 +131,19 @@ def _check_rows(ids: np.ndarray) -> np.ndarray:
     return ids
 
 
+def _tight(ids: np.ndarray) -> np.ndarray:
+    """Narrow an ``S`` array to the length of its longest id (at least 1 byte)."""
+    if len(ids) == 0:
+        return ids.astype("S1")
+    width = int(row_lengths(byte_rows(ids)).max())
+    return ids if width == ids.dtype.itemsize else ids.astype(f"S{max(width, 1)}")
+
+
 def _id_array(ids: Sequence[str | int] | np.ndarray) -> np.ndarray:
+    return _tight(_checked_ids(ids))
+
+
+def _checked_ids(ids: Sequence[str | int] | np.ndarray) -> np.ndarray:
     if isinstance(ids, np.ndarray):
         if ids.dtype.kind == "S":
             return _check_rows(np.array(ids, dtype=ids.dtype))
@@ -285,15 +298,12 @@ class Population:
         n = len(self._ids)
         h = hashlib.sha256(DIGEST_LABEL)
         h.update(b"records %d\nfields " % n + "\t".join(names).encode("utf-8") + b"\n")
-        width = self._ids.dtype.itemsize
+        # The id array is exactly as wide as the longest id (see _tight), so its rows are
+        # the documented zero-padded records: no per-record work before hashing.
+        h.update(b"width %d\n" % (self._ids.dtype.itemsize if n else 0))
         for start in range(0, n, _CHUNK):
             part = self._ids[start : start + _CHUNK] if order is None else self._ids[order[start : start + _CHUNK]]
-            rows = byte_rows(part)
-            lengths = row_lengths(rows)
-            lines = np.zeros((len(part), width + 1), np.uint8)
-            lines[:, :width] = rows
-            lines[np.arange(len(part)), lengths] = 10
-            h.update(lines if bool(np.all(lengths == width)) else lines[lines != 0])
+            h.update(np.ascontiguousarray(part))
         for name in names:
             column = self._columns[name]
             present = np.flatnonzero(np.bincount(column.codes, minlength=len(column.levels)))

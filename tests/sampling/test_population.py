@@ -101,6 +101,8 @@ def test_every_input_form_gives_the_same_population():
         Population.from_columns(np.array([i.encode() for i in ids]), {
             "risk_class": Categorical([levels.index(c) for c in classes], levels)}),
         Population.from_columns(np.array([int(i) for i in ids]), {"risk_class": classes}),
+        Population.from_columns(np.array([i.encode() for i in ids], dtype="S40"), {"risk_class": classes}),
+        Population.from_columns(np.array(ids, dtype="U40"), {"risk_class": classes}),
     ]
     assert len({p.digest() for p in forms}) == 1
 
