@@ -21,7 +21,7 @@ import numpy as np
 
 from .canonical import canonical_id
 from .errors import InvalidParameters
-from .idarray import as_id_array, byte_rows, row_lengths
+from .idarray import byte_rows, row_lengths
 from .philox import SHORT_ID_BYTES, philox4x64, philox_counters, philox_key, run_chunked
 from .seeds import canonical_seed
 
@@ -33,7 +33,9 @@ __all__ = [
     "PHILOX_KEYED_VERSION",
     "Algorithm",
     "Ticket",
+    "consistent_trim",
     "draw_order",
+    "exact_order",
     "get_algorithm",
 ]
 
@@ -235,7 +237,3 @@ def draw_order(ids: Sequence[str | int], seed: str, algorithm: str = CONSISTENT_
     order = sorted(range(len(exact)), key=lambda k: exact[k][0])
     return [Ticket(id=canonical[k], ticket=exact[k][1]) for k in order]
 
-
-def primary_keys(algorithm: Algorithm, ids: Sequence[str], seeds: Sequence[str], seed_index=None):
-    """Vectorized primary keys of canonical ``ids`` (helper for small batches)."""
-    return algorithm.primary(as_id_array(ids), seeds, seed_index)

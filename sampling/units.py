@@ -129,13 +129,19 @@ def sample_units_rows(
     rules = [_rule_for(params, values) for values in strata_values]
     targets = [target(params.rules[r], c) for r, c in zip(rules, counts)]
     ids = population.id_array
+    # Ticket only the units the filter keeps: hashing is the cost that matters.
+    kept = None if mask is None else np.flatnonzero(mask)
+    pool = ids if kept is None else ids[kept]
 
     def exact(rows: np.ndarray) -> list:
-        return [k for k, _ in algo.exact(ids[rows].tolist(), [ticket_seed] * len(rows))]
+        return [k for k, _ in algo.exact(pool[rows].tolist(), [ticket_seed] * len(rows))]
 
     if sum(targets):
-        primary = algo.primary(ids, [ticket_seed], workers=workers)
-        rows, stratum_of = bottom_k(primary, group, targets, algo.key_space, exact, counts=counts)
+        primary = algo.primary(pool, [ticket_seed], workers=workers)
+        rows, stratum_of = bottom_k(
+            primary, group if kept is None else group[kept], targets, algo.key_space, exact, counts=counts
+        )
+        rows = rows if kept is None else kept[rows]
     else:
         rows, stratum_of = np.zeros(0, np.int64), np.zeros(0, np.int64)
     selected = np.bincount(stratum_of, minlength=len(targets)).tolist()
