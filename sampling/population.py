@@ -69,7 +69,10 @@ class Categorical:
             raw = [v.decode("utf-8") if isinstance(v, bytes) else v for v in levels.tolist()]
             return cls._merge(codes, raw)
         # dict.fromkeys and map run in C: about ten times faster than a Python loop.
-        lookup = {v: k for k, v in enumerate(dict.fromkeys(values))}
+        try:
+            lookup = {v: k for k, v in enumerate(dict.fromkeys(values))}
+        except TypeError:
+            raise InvalidPopulation("attribute values must be strings, integers or None") from None
         codes = np.fromiter(map(lookup.__getitem__, values), np.int32, len(values))
         return cls._merge(codes, list(lookup))
 

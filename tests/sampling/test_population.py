@@ -116,6 +116,10 @@ def test_columns_must_match_and_fields_must_exist():
         Categorical([0, 2], ["I", "II"])
     with pytest.raises(InvalidPopulation):
         Categorical([0, 1], ["é", "e\u0301"])
+    with pytest.raises(InvalidPopulation):
+        Population.from_columns(["a"], {"grid": [["G1"]]})
+    with pytest.raises(InvalidPopulation):
+        Population.from_columns(["a"], {"grid": [1.5]})
 
 
 def test_equal_values_of_different_spelling_are_one_level():
