@@ -66,7 +66,10 @@ class Categorical:
         """Code an arbitrary column of values (strings, integers or None)."""
         if isinstance(values, np.ndarray) and values.dtype.kind in "iuSU":
             levels, codes = np.unique(values, return_inverse=True)
-            raw = [v.decode("utf-8") if isinstance(v, bytes) else v for v in levels.tolist()]
+            try:
+                raw = [v.decode("utf-8") if isinstance(v, bytes) else v for v in levels.tolist()]
+            except UnicodeDecodeError:
+                raise InvalidPopulation("attribute values in a bytes array must be UTF-8") from None
             return cls._merge(codes, raw)
         # dict.fromkeys and map run in C: about ten times faster than a Python loop.
         try:
