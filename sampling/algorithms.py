@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 import msgspec
 import numpy as np
 
 from .canonical import canonical_id
 from .errors import InvalidParameters
-from .idarray import as_id_array, byte_rows, row_lengths
+from .idarray import byte_rows, row_lengths
 from .philox import SHORT_ID_BYTES, philox4x64, philox_counters, philox_key, run_chunked
 from .seeds import canonical_seed
 
@@ -33,8 +34,11 @@ __all__ = [
     "PHILOX_KEYED_VERSION",
     "Algorithm",
     "Ticket",
+    "consistent_trim",
     "draw_order",
+    "exact_order",
     "get_algorithm",
+    "rank_tickets",
 ]
 
 CONSISTENT_SHA256 = "consistent-sha256"
@@ -80,7 +84,12 @@ class Algorithm:
     ) -> np.ndarray:
         raise NotImplementedError
 
-    def exact(self, ids: Sequence[bytes], seeds: Sequence[str]) -> list[tuple[tuple, str]]:
+    def exact(self, ids: Sequence[bytes], seeds: Sequence[str]) -> list[tuple]:
+        """Exact sort keys (with the specified tie-break) of a few ids."""
+        raise NotImplementedError
+
+    def tickets(self, ids: Sequence[bytes], seeds: Sequence[str]) -> tuple[list[int], list[str]]:
+        """Primary keys and published ticket strings of a batch of ids (one seed each)."""
         raise NotImplementedError
 
 
@@ -96,15 +105,28 @@ class ConsistentSha256(Algorithm):
     key_space = 10**_KEY_DIGITS
 
     @staticmethod
+    @lru_cache(maxsize=1 << 14)
     def _prefix(seed: str) -> bytes:
         return hashlib.sha256(seed.encode("utf-8")).hexdigest().encode("ascii")
 
     def _digests(self, ids: list[bytes], prefixes: list[bytes], which: list[int] | None) -> bytes:
-        sha = hashlib.sha256
+        # The 64-byte prefix is exactly one SHA-256 block: hash it once per seed and copy
+        # the state, so each id costs one compression instead of two.
+        bases = [hashlib.sha256(p) for p in prefixes]
+        out: list[bytes] = []
+        append = out.append
         if which is None:
-            prefix = prefixes[0]
-            return b"".join([sha(prefix + i).digest() for i in ids])
-        return b"".join([sha(prefixes[w] + i).digest() for w, i in zip(which, ids)])
+            copy = bases[0].copy
+            for i in ids:
+                h = copy()
+                h.update(i)
+                append(h.digest())
+        else:
+            for w, i in zip(which, ids):
+                h = bases[w].copy()
+                h.update(i)
+                append(h.digest())
+        return b"".join(out)
 
     @staticmethod
     def _keys_from_digests(buffer: bytes) -> np.ndarray:
@@ -135,15 +157,34 @@ class ConsistentSha256(Algorithm):
         run_chunked(len(ids), work, chunk=1 << 16, workers=1)
         return out
 
+    @staticmethod
+    def _full(digest: bytes) -> str:
+        return "0." + f"{int.from_bytes(digest, 'big'):064d}"[::-1]
+
     def exact(self, ids, seeds):
-        result = []
-        prefixes: dict[str, bytes] = {}
-        for id_bytes, seed in zip(ids, seeds):
-            prefix = prefixes.get(seed) or prefixes.setdefault(seed, self._prefix(seed))
-            h = hashlib.sha256(prefix + id_bytes).digest()
-            full = "0." + f"{int.from_bytes(h, 'big'):064d}"[::-1]
-            result.append(((full, id_bytes.decode("utf-8")), consistent_trim(full)))
-        return result
+        return [
+            (self._full(hashlib.sha256(self._prefix(seed) + i).digest()), i.decode("utf-8"))
+            for i, seed in zip(ids, seeds)
+        ]
+
+    def tickets(self, ids, seeds):
+        if not ids:
+            return [], []
+        distinct = list(dict.fromkeys(seeds))
+        position = {s: k for k, s in enumerate(distinct)}
+        which = [position[s] for s in seeds] if len(distinct) > 1 else None
+        buffer = self._digests(list(ids), [self._prefix(s) for s in distinct], which)
+        keys = self._keys_from_digests(buffer).tolist()
+        return keys, [self._shown(key, buffer[32 * k : 32 * k + 32]) for k, key in enumerate(keys)]
+
+    @classmethod
+    def _shown(cls, key: int, digest: bytes) -> str:
+        """The published (trimmed) ticket, from the key's 19 digits when they suffice."""
+        digits = f"{key:0{_KEY_DIGITS}d}"  # the first 19 digits of the ticket
+        run = len(digits) - len(digits.lstrip("9"))
+        if run + 9 <= _KEY_DIGITS:
+            return "0." + digits[: run + 9]
+        return consistent_trim(cls._full(digest))  # a long run of 9s needs more digits
 
 
 class PhiloxKeyed(Algorithm):
@@ -179,29 +220,44 @@ class PhiloxKeyed(Algorithm):
         run_chunked(len(ids), work, chunk=1 << 15, workers=workers)
         return out
 
-    def exact(self, ids, seeds):
+    def _words(self, ids: Sequence[bytes], seeds: Sequence[str], words: int) -> list[list[int]]:
         if not ids:
             return []
         array = np.array(list(ids), dtype=f"S{max(len(i) for i in ids)}")
         distinct = {s: philox_key(s) for s in dict.fromkeys(seeds)}
         keys = np.array([distinct[s] for s in seeds], dtype=np.uint64).reshape(-1, 2)
-        words = philox4x64(self._counters(array, 0, len(ids)), keys[:, 0], keys[:, 1])
-        rows = np.stack(words, axis=1).tolist()
-        return [
-            ((*w, i), f"0.{(w[0] * 10**20) >> 64:020d}") for w, i in zip(rows, ids)
-        ]
+        out = philox4x64(self._counters(array, 0, len(ids)), keys[:, 0], keys[:, 1], words=words)
+        return np.stack(out, axis=1).tolist()
+
+    def exact(self, ids, seeds):
+        return [(*w, i) for w, i in zip(self._words(ids, seeds, 4), ids)]
+
+    def tickets(self, ids, seeds):
+        keys = [w[0] for w in self._words(ids, seeds, 1)]
+        return keys, [f"0.{(k * 10**20) >> 64:020d}" for k in keys]
+
+
+def rank_tickets(
+    algorithm: Algorithm, ids: Sequence[bytes], seeds: Sequence[str], groups: Sequence[int] | None = None
+) -> tuple[list[int], list[str]]:
+    """Order a batch by (group, ticket) and return (order, published tickets).
+
+    Sorting uses the primary keys, and the exact keys only if two of them are equal within
+    a group, so the order is exact while the common case stays vectorized.
+    """
+    keys, shown = algorithm.tickets(ids, seeds)
+    groups = [0] * len(ids) if groups is None else list(groups)
+    pairs = list(zip(groups, keys))
+    order = sorted(range(len(ids)), key=pairs.__getitem__)
+    if len(set(pairs)) != len(pairs):
+        exact = algorithm.exact(ids, seeds)
+        order = sorted(order, key=lambda k: (groups[k], exact[k]))
+    return order, shown
 
 
 def exact_order(algorithm: Algorithm, ids: Sequence[bytes], seed: str) -> list[int]:
-    """Indices of ``ids`` in draw order under ``seed``: vectorized keys, exact on ties."""
-    if not ids:
-        return []
-    primary = algorithm.primary(np.array(list(ids), dtype=f"S{max(len(i) for i in ids)}"), [seed]).tolist()
-    order = sorted(range(len(ids)), key=primary.__getitem__)
-    if len(set(primary)) == len(primary):
-        return order
-    exact = algorithm.exact(ids, [seed] * len(ids))
-    return sorted(order, key=lambda k: exact[k][0])
+    """Indices of ``ids`` in draw order under ``seed``."""
+    return rank_tickets(algorithm, ids, [seed] * len(ids))[0]
 
 
 ALGORITHMS: dict[str, Algorithm] = {a.name: a for a in (ConsistentSha256(), PhiloxKeyed())}
@@ -230,12 +286,6 @@ def draw_order(ids: Sequence[str | int], seed: str, algorithm: str = CONSISTENT_
     canonical = [canonical_id(i) for i in ids]
     if len(set(canonical)) != len(canonical):
         raise InvalidParameters("ids passed to draw_order must be distinct")
-    encoded = [c.encode("utf-8") for c in canonical]
-    exact = algo.exact(encoded, [seed] * len(encoded))
-    order = sorted(range(len(exact)), key=lambda k: exact[k][0])
-    return [Ticket(id=canonical[k], ticket=exact[k][1]) for k in order]
+    order, shown = rank_tickets(algo, [c.encode("utf-8") for c in canonical], [seed] * len(canonical))
+    return [Ticket(id=canonical[k], ticket=shown[k]) for k in order]
 
-
-def primary_keys(algorithm: Algorithm, ids: Sequence[str], seeds: Sequence[str], seed_index=None):
-    """Vectorized primary keys of canonical ``ids`` (helper for small batches)."""
-    return algorithm.primary(as_id_array(ids), seeds, seed_index)

@@ -18,7 +18,7 @@ from typing import get_args
 
 import numpy as np
 
-from .algorithms import CONSISTENT_SHA256, get_algorithm
+from .algorithms import CONSISTENT_SHA256, get_algorithm, rank_tickets
 from .canonical import canonical_id
 from .digests import lines_digest
 from .errors import InvalidPopulation
@@ -100,20 +100,21 @@ def sample_case_files(
     seed_of = owner[drawn]
 
     def exact(rows: np.ndarray) -> list:
-        return [k for k, _ in algo.exact(ids[rows].tolist(), [seeds[w] for w in seed_of[rows].tolist()])]
+        return algo.exact(ids[rows].tolist(), [seeds[w] for w in seed_of[rows].tolist()])
 
     chosen: list[int] = []
     if len(drawn):
         primary = algo.primary(ids, seeds, seed_of)
         chosen = drawn[bottom_k(primary, group[drawn], targets, algo.key_space, exact, counts=counts)[0]].tolist()
     owners = owner.tolist()
-    tickets = algo.exact([names[r].encode("utf-8") for r in chosen], [seeds[owners[r]] for r in chosen])
+    order, tickets = rank_tickets(
+        algo, [names[r].encode("utf-8") for r in chosen], [seeds[owners[r]] for r in chosen],
+        groups=[owners[r] for r in chosen],
+    )
     by_unit: list[list[SelectedCaseFile]] = [[] for _ in units]
-    for k in sorted(range(len(chosen)), key=lambda k: (owners[chosen[k]], tickets[k][0])):
+    for k in order:
         r = chosen[k]
-        by_unit[owners[r]].append(
-            SelectedCaseFile(file_id=names[r], file_type=FILE_TYPES[codes[r]], ticket=tickets[k][1])
-        )
+        by_unit[owners[r]].append(SelectedCaseFile(file_id=names[r], file_type=FILE_TYPES[codes[r]], ticket=tickets[k]))
     available = np.bincount(owner, minlength=len(units)).tolist()
     kinds = codes.tolist()
     return CaseFileSample(

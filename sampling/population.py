@@ -10,7 +10,8 @@ Population digest, version 1 (SHA-256 over these bytes; docs/sampling.md):
     "spotcheck-population/1\\n"
     "records " N "\\n"
     "fields " name_1 "\\t" name_2 ... "\\n"          fields in ascending UTF-8 order
-    id "\\n"  for every unit, ids in ascending UTF-8 byte order
+    "width " W "\\n"                                 W = bytes of the longest id (0 if none)
+    for every unit, ids in ascending UTF-8 byte order: the id zero-padded to W bytes
     per field, in the same order:
         "levels " K "\\n"  then each distinct value present + "\\n", ascending UTF-8
         per unit, in id order: the index of its value among those levels, 4 bytes LE
@@ -65,10 +66,16 @@ class Categorical:
         """Code an arbitrary column of values (strings, integers or None)."""
         if isinstance(values, np.ndarray) and values.dtype.kind in "iuSU":
             levels, codes = np.unique(values, return_inverse=True)
-            raw = [v.decode("utf-8") if isinstance(v, bytes) else v for v in levels.tolist()]
+            try:
+                raw = [v.decode("utf-8") if isinstance(v, bytes) else v for v in levels.tolist()]
+            except UnicodeDecodeError:
+                raise InvalidPopulation("attribute values in a bytes array must be UTF-8") from None
             return cls._merge(codes, raw)
         # dict.fromkeys and map run in C: about ten times faster than a Python loop.
-        lookup = {v: k for k, v in enumerate(dict.fromkeys(values))}
+        try:
+            lookup = {v: k for k, v in enumerate(dict.fromkeys(values))}
+        except TypeError:
+            raise InvalidPopulation("attribute values must be strings, integers or None") from None
         codes = np.fromiter(map(lookup.__getitem__, values), np.int32, len(values))
         return cls._merge(codes, list(lookup))
 
@@ -130,7 +137,19 @@ def _check_rows(ids: np.ndarray) -> np.ndarray:
     return ids
 
 
+def _tight(ids: np.ndarray) -> np.ndarray:
+    """Narrow an ``S`` array to the length of its longest id (at least 1 byte)."""
+    if len(ids) == 0:
+        return ids.astype("S1")
+    width = int(row_lengths(byte_rows(ids)).max())
+    return ids if width == ids.dtype.itemsize else ids.astype(f"S{max(width, 1)}")
+
+
 def _id_array(ids: Sequence[str | int] | np.ndarray) -> np.ndarray:
+    return _tight(_checked_ids(ids))
+
+
+def _checked_ids(ids: Sequence[str | int] | np.ndarray) -> np.ndarray:
     if isinstance(ids, np.ndarray):
         if ids.dtype.kind == "S":
             return _check_rows(np.array(ids, dtype=ids.dtype))
@@ -285,15 +304,12 @@ class Population:
         n = len(self._ids)
         h = hashlib.sha256(DIGEST_LABEL)
         h.update(b"records %d\nfields " % n + "\t".join(names).encode("utf-8") + b"\n")
-        width = self._ids.dtype.itemsize
+        # The id array is exactly as wide as the longest id (see _tight), so its rows are
+        # the documented zero-padded records: no per-record work before hashing.
+        h.update(b"width %d\n" % (self._ids.dtype.itemsize if n else 0))
         for start in range(0, n, _CHUNK):
             part = self._ids[start : start + _CHUNK] if order is None else self._ids[order[start : start + _CHUNK]]
-            rows = byte_rows(part)
-            lengths = row_lengths(rows)
-            lines = np.zeros((len(part), width + 1), np.uint8)
-            lines[:, :width] = rows
-            lines[np.arange(len(part)), lengths] = 10
-            h.update(lines if bool(np.all(lengths == width)) else lines[lines != 0])
+            h.update(np.ascontiguousarray(part))
         for name in names:
             column = self._columns[name]
             present = np.flatnonzero(np.bincount(column.codes, minlength=len(column.levels)))

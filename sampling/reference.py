@@ -123,8 +123,10 @@ def population_digest(units, fields):
     ids, fields = sorted(units, key=enc), sorted(fields, key=enc)
     h = hashlib.sha256(b"spotcheck-population/1\n")
     h.update(b"records %d\nfields " % len(ids) + enc("\t".join(fields)) + b"\n")
+    width = max((len(enc(i)) for i in ids), default=0)
+    h.update(b"width %d\n" % width)
     for i in ids:
-        h.update(enc(i) + b"\n")
+        h.update(enc(i).ljust(width, b"\0"))  # ids never contain NUL
     for f in fields:
         levels = sorted({units[i][f] for i in ids}, key=enc)
         h.update(b"levels %d\n" % len(levels) + b"".join(enc(v) + b"\n" for v in levels))

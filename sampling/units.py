@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .algorithms import CONSISTENT_SHA256, get_algorithm
+from .algorithms import CONSISTENT_SHA256, get_algorithm, rank_tickets
 from .canonical import canonical_value, utf8_key
 from .errors import InvalidParameters
 from .params import UnitSampling, target
@@ -129,25 +129,30 @@ def sample_units_rows(
     rules = [_rule_for(params, values) for values in strata_values]
     targets = [target(params.rules[r], c) for r, c in zip(rules, counts)]
     ids = population.id_array
+    # Ticket only the units the filter keeps: hashing is the cost that matters.
+    kept = None if mask is None else np.flatnonzero(mask)
+    pool = ids if kept is None else ids[kept]
 
     def exact(rows: np.ndarray) -> list:
-        return [k for k, _ in algo.exact(ids[rows].tolist(), [ticket_seed] * len(rows))]
+        return algo.exact(pool[rows].tolist(), [ticket_seed] * len(rows))
 
     if sum(targets):
-        primary = algo.primary(ids, [ticket_seed], workers=workers)
-        rows, stratum_of = bottom_k(primary, group, targets, algo.key_space, exact, counts=counts)
+        primary = algo.primary(pool, [ticket_seed], workers=workers)
+        rows, stratum_of = bottom_k(
+            primary, group if kept is None else group[kept], targets, algo.key_space, exact, counts=counts
+        )
+        rows = rows if kept is None else kept[rows]
     else:
         rows, stratum_of = np.zeros(0, np.int64), np.zeros(0, np.int64)
     selected = np.bincount(stratum_of, minlength=len(targets)).tolist()
-    tickets = algo.exact(ids[rows].tolist(), [ticket_seed] * len(rows))
-    order = sorted(range(len(rows)), key=lambda k: tickets[k][0])
+    order, tickets = rank_tickets(algo, ids[rows].tolist(), [ticket_seed] * len(rows))
     unit_ids = population.ids_at(rows.tolist())
     seen = [0] * len(targets)
     units = []
     for k in order:
         s = int(stratum_of[k])
         seen[s] += 1
-        units.append(SelectedUnit(unit_id=unit_ids[k], stratum=s, rank=seen[s], ticket=tickets[k][1]))
+        units.append(SelectedUnit(unit_id=unit_ids[k], stratum=s, rank=seen[s], ticket=tickets[k]))
     strata = tuple(
         StratumSummary(
             index=i, values=values, label=stratum_label(params.stratify_by, values),

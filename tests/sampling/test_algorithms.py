@@ -61,8 +61,10 @@ def test_vectorized_primary_keys_follow_the_exact_order(name):
     which = np.array([k % 3 for k in range(len(ids))])
     primary = algo.primary(as_id_array(ids), seeds, which)
     exact = algo.exact([i.encode() for i in ids], [seeds[w] for w in which])
-    by_primary = sorted(range(len(ids)), key=lambda k: (int(primary[k]), exact[k][0]))
-    assert by_primary == sorted(range(len(ids)), key=lambda k: exact[k][0])
+    by_primary = sorted(range(len(ids)), key=lambda k: (int(primary[k]), exact[k]))
+    assert by_primary == sorted(range(len(ids)), key=lambda k: exact[k])
+    keys, shown = algo.tickets([i.encode() for i in ids], [seeds[w] for w in which])
+    assert keys == primary.tolist()
     assert all(0 <= int(p) < algo.key_space for p in primary)
 
 
@@ -114,3 +116,14 @@ def test_draw_order_is_subset_consistent():
         whole = [t.id for t in draw_order(ids, "42", name)]
         part = set(ids[::3])
         assert [t.id for t in draw_order(sorted(part), "42", name)] == [i for i in whole if i in part]
+
+
+@pytest.mark.parametrize("nines", [0, 1, 9, 10, 11, 18, 19, 20, 40])
+def test_published_consistent_ticket_handles_long_runs_of_nines(nines):
+    algo = ALGORITHMS[CONSISTENT_SHA256]
+    h = int("12345678901234567890123456789" + "9" * nines)  # low decimal digits = ticket start
+    digest = h.to_bytes(32, "big")
+    (key,) = algo._keys_from_digests(digest).tolist()
+    full = "0." + f"{h:064d}"[::-1]
+    assert key == int(full[2:21])
+    assert algo._shown(key, digest) == ref.trim(full)

@@ -41,6 +41,11 @@ def test_the_documented_code_runs_standalone_and_agrees_with_the_library():
     assert namespace["derive_seed"]("1", "units") == derive_seed("1", "units")
 
 
+def test_the_documented_example_runs():
+    (example,) = re.findall(r"<!-- example -->\n```python\n(.*?)```", DOC, re.S)
+    exec(compile(example, "docs/sampling.md example", "exec"), {})  # noqa: S102
+
+
 MODULES = sorted(p for p in PACKAGE.glob("*.py"))
 ALLOWED_THIRD_PARTY = {"numpy", "msgspec"}
 

@@ -101,6 +101,8 @@ def test_every_input_form_gives_the_same_population():
         Population.from_columns(np.array([i.encode() for i in ids]), {
             "risk_class": Categorical([levels.index(c) for c in classes], levels)}),
         Population.from_columns(np.array([int(i) for i in ids]), {"risk_class": classes}),
+        Population.from_columns(np.array([i.encode() for i in ids], dtype="S40"), {"risk_class": classes}),
+        Population.from_columns(np.array(ids, dtype="U40"), {"risk_class": classes}),
     ]
     assert len({p.digest() for p in forms}) == 1
 
@@ -114,6 +116,10 @@ def test_columns_must_match_and_fields_must_exist():
         Categorical([0, 2], ["I", "II"])
     with pytest.raises(InvalidPopulation):
         Categorical([0, 1], ["é", "e\u0301"])
+    with pytest.raises(InvalidPopulation):
+        Population.from_columns(["a"], {"grid": [["G1"]]})
+    with pytest.raises(InvalidPopulation):
+        Population.from_columns(["a"], {"grid": [1.5]})
 
 
 def test_equal_values_of_different_spelling_are_one_level():
