@@ -86,6 +86,9 @@ def sample(file: Path, seed: str, algorithm: str, stratify: str | None, sizes: t
     if fmt == "json":
         click.echo(msgspec.json.format(msgspec.json.encode(draw)).decode())
         return
+    # Tickets come from a seed derived from the public one (so a published commitment
+    # reveals nothing); with it, consistent_sampler.sampler(ids, seed=...) re-checks the order.
+    click.echo(f"ticket seed: {draw.units.ticket_seed}", err=True)
     strata = {s.index: s.label for s in draw.units.strata}
     chosen = {u.unit_id: [f.file_id for f in u.files] for u in (draw.case_files.units if draw.case_files else ())}
     import csv
@@ -127,10 +130,7 @@ def verify(draw_file: Path, inputs_file: Path | None, population_file: Path | No
             scope = "units, case files and teams"
         else:
             population = sampling.Population.from_records(_records(population_file), fields=list(record.units.population_fields))  # type: ignore[arg-type]
-            # Without case files and roster, check what the population alone determines.
-            params = msgspec.structs.replace(record.params, case_files=None, assignment=None)
-            record = msgspec.structs.replace(record, params=params, case_files=None, assignment=None)
-            result = sampling.verify_draw(record, population)
+            result = sampling.verify_unit_sample(record, population)
             scope = "the unit sample (case files and teams need --inputs)"
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise click.ClickException(f"unreadable inputs: {exc}") from None

@@ -16,7 +16,7 @@ from .algorithms import (
 from .assignment import AssignmentUnit, assign_inspectors, exclusions_digest, roster_digest
 from .canonical import canonical_id, canonical_value
 from .case_files import FILE_TYPES, case_file_digest, sample_case_files
-from .draw import run_draw, verify_draw
+from .draw import run_draw, verify_draw, verify_unit_sample
 from .errors import (
     DrawMismatch,
     InfeasibleAssignment,
@@ -122,5 +122,6 @@ __all__ = [
     "seed_commitment",
     "target",
     "verify_draw",
+    "verify_unit_sample",
     "verify_seed",
 ]

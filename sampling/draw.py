@@ -22,7 +22,7 @@ from .results import DRAW_FORMAT, Difference, Draw, Verification
 from .seeds import SeedRecord, canonical_seed, compose_seed, verify_seed
 from .units import sample_units_rows
 
-__all__ = ["run_draw", "verify_draw"]
+__all__ = ["run_draw", "verify_draw", "verify_unit_sample"]
 
 MAX_DIFFERENCES = 50
 
@@ -173,3 +173,24 @@ def verify_draw(
             differences=msgspec.to_builtins(result.differences),
         )
     return result
+
+
+def verify_unit_sample(draw: Draw, population: Population, *, workers: int | None = None) -> Verification:
+    """Recompute only the unit sample of ``draw`` from ``population`` and list differences.
+
+    For an auditor who holds the population (a registry export) but not the case files or
+    the roster. The digest covers the same fields as the recorded draw, including the grid
+    field its inspector assignment read.
+    """
+    differences: list[Difference] = []
+    grid = draw.params.assignment.grid_field if draw.params.assignment is not None else None
+    extra = (grid,) if grid is not None and grid in draw.units.population_fields else ()
+    try:
+        units, _ = sample_units_rows(population, draw.params.units, draw.seed.seed, draw.algorithm,
+                                     extra_fields=extra, workers=workers)
+    except SamplingError as exc:
+        differences.append(Difference("units", f"the unit sample cannot be recomputed: {exc.message}", None, exc.code))
+    else:
+        _diff("units", msgspec.to_builtins(draw.units), msgspec.to_builtins(units), differences)
+        differences.sort(key=lambda d: not d.path.endswith("digest"))
+    return Verification(ok=not differences, differences=tuple(differences[:MAX_DIFFERENCES]))

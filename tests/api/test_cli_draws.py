@@ -8,10 +8,12 @@ import json
 from functools import partial
 
 import anyio
+import consistent_sampler
 from click.testing import CliRunner
 
 from api import demo_data
 from api.cli import main
+from sampling import derive_seed
 from tests.support.api import add_user, login, seed_demo_registry
 from tests.api.test_draws import OFFICE_PARAMS, plan_body
 
@@ -20,14 +22,19 @@ def cli(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
-def test_sample_reproduces_the_consistent_sampler_example(tmp_path):
+def test_sample_is_rechecked_by_the_independent_consistent_sampler(tmp_path):
+    ids = ["ab-1", "ab-2", "cd-1", "ef-3", "虎门-001", "长安-002", "x9"]
     population = tmp_path / "units.csv"
-    population.write_text("code,name\nab-1,甲\nab-2,乙\ncd-1,丙\nef-3,丁\n", encoding="utf-8")
-    result = cli("sample", str(population), "--seed", "314159", "--size", "4")
+    population.write_text("code,name\n" + "".join(f"{i},单位\n" for i in ids), encoding="utf-8")
+    result = cli("sample", str(population), "--seed", "314159", "--size", "5")
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.output)))
-    assert [r["code"] for r in rows] == ["cd-1", "ef-3", "ab-1", "ab-2"]
-    assert [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    ticket_seed = result.stderr.strip().removeprefix("ticket seed: ")
+    assert ticket_seed == derive_seed("314159", "units")
+    # Rivest's own package, given the recorded ticket seed, draws the same units in the same order.
+    theirs = [(ticket, unit) for ticket, unit, _ in consistent_sampler.sampler(ids, seed=ticket_seed, take=5)]
+    assert [(r["ticket"], r["code"]) for r in rows] == theirs
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"]
 
 
 def test_sample_stratified_with_case_files(tmp_path):
@@ -44,10 +51,10 @@ def test_sample_stratified_with_case_files(tmp_path):
         writer.writerows(registry.case_files)
     args = ["sample", str(units), "--seed", "2026", "--stratify", "risk_class", "--size", "I=4,II=2,III=3"]
     first, second = cli(*args), cli(*args)
-    assert first.exit_code == 0 and first.output == second.output
-    strata = [r["stratum"] for r in csv.DictReader(io.StringIO(first.output))]
+    assert first.exit_code == 0 and first.stdout == second.stdout
+    strata = [r["stratum"] for r in csv.DictReader(io.StringIO(first.stdout))]
     assert sorted(strata) == sorted(["risk_class=I"] * 4 + ["risk_class=II"] * 2 + ["risk_class=III"] * 3)
-    as_json = json.loads(cli(*args, "--format", "json").output)
+    as_json = json.loads(cli(*args, "--format", "json").stdout)
     assert as_json["units"]["population_size"] == 601 and as_json["seed"]["seed"] == "2026"
     missing = cli("sample", str(units), "--seed", "1", "--stratify", "risk_class", "--size", "I=1")
     assert missing.exit_code == 1 and "II" in missing.output  # a stratum without a rule is named
@@ -55,7 +62,7 @@ def test_sample_stratified_with_case_files(tmp_path):
     offices = tmp_path / "offices.csv"
     offices.write_text("code\n" + "\n".join(u["code"] for u in registry.units if u["parent_code"] == "DG") + "\n", encoding="utf-8")
     with_files = cli("sample", str(offices), "--seed", "7", "--size", "3", "--files-per-unit", "2", "--case-files", str(files))
-    rows = list(csv.DictReader(io.StringIO(with_files.output)))
+    rows = list(csv.DictReader(io.StringIO(with_files.stdout)))
     assert len(rows) == 3 and all(len(r["case_files"].split("、")) == 2 for r in rows)
 
 
@@ -75,9 +82,10 @@ async def test_draw_verify_from_published_files(db, client, tmp_path):
     # A registry export checks the unit sample alone.
     export = tmp_path / "units.csv"
     with export.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, ["code", "kind", "parent_code"], extrasaction="ignore")
+        units = demo_data.generate().units
+        writer = csv.DictWriter(f, list(units[0]))
         writer.writeheader()
-        writer.writerows(demo_data.generate().units)
+        writer.writerows(units)
     units_only = await run(partial(cli, "draw", "verify", str(tmp_path / "draw.json"), "--population", str(export)))
     assert units_only.exit_code == 0 and "unit sample" in units_only.output, units_only.output
     # Someone swaps an inspector in the published record: the check names where.

@@ -191,3 +191,20 @@ def test_pinned_consistent_draws_agree_with_the_package(inputs, seed):
         members = [r["code"] for r in S.records() if r["risk_class"] == stratum.values[0]]
         theirs = [(t, i) for t, i, _ in sampler(members, seed=recorded.units.ticket_seed, take=stratum.target)]
         assert [(u.ticket, u.unit_id) for u in recorded.units.units if u.stratum == stratum.index] == theirs
+
+
+def test_unit_sample_alone_verifies_with_the_recorded_fields():
+    """An auditor with only the population re-checks the units, grid field included."""
+    from sampling import Inspector, StratumRule, UnitSampling, verify_unit_sample
+
+    ids = [f"u{i:03d}" for i in range(60)]
+    grids = [f"G{i % 6}" for i in range(60)]
+    population = Population.from_columns(ids, {"grid": grids, "risk_class": ["I", "II", "III"] * 20})
+    roster = [Inspector(inspector_id=f"i{k}", qualifications=frozenset({"field_visit"}), home_grid=f"G{k % 6}") for k in range(12)]
+    params = DrawParams(units=UnitSampling(rules=(StratumRule(size=3),), stratify_by=("risk_class",)))
+    draw = run_draw(population, params, "2026", inspectors=roster)
+    assert "grid" in draw.units.population_fields
+    assert verify_unit_sample(draw, population).ok
+    changed = Population.from_columns(ids, {"grid": grids[:-1] + ["G9"], "risk_class": ["I", "II", "III"] * 20})
+    result = verify_unit_sample(draw, changed)
+    assert not result.ok and result.differences[0].path == "units.population_digest"
