@@ -13,7 +13,7 @@ import msgspec
 import sampling
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 __all__ = [
@@ -178,6 +178,13 @@ def _integrity_handler(_: Request[Any, Any, Any], exc: IntegrityError) -> Respon
     return _respond(409, ErrorBody("CONFLICT", "The change conflicts with the current data; reload and retry."))
 
 
+def _data_handler(_: Request[Any, Any, Any], exc: DataError) -> Response[Any]:
+    # A value the database refuses (out of range, bad encoding): bad input, never a 500.
+    # Validation should have caught it first, so it is logged for a root-cause fix.
+    log.warning("database refused a value: %s", exc.orig)
+    return _respond(422, ErrorBody("INVALID_VALUE", "A value is out of the range the service accepts."))
+
+
 def _unavailable_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.warning("database unavailable: %s", type(exc).__name__)
     body = ErrorBody("SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly.")
@@ -216,6 +223,7 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,
+    DataError: _data_handler,
     PoolTimeout: _unavailable_handler,
     ConnectionError: _unavailable_handler,
     DBAPIError: _dbapi_handler,

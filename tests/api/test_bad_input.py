@@ -63,3 +63,9 @@ async def test_every_error_carries_a_request_id(client, admin):
     assert r.headers["x-request-id"] == "client-chosen-id-42"
     assert len((await client.get("/no/such/route")).headers["x-request-id"]) == 32
     assert len((await client.get("/api/v1/units")).headers["x-request-id"]) == 32
+
+
+async def test_numbers_beyond_database_integers_are_refused(client, admin):
+    assert_error(await client.delete("/api/v1/conflicts/562949953421313", headers=admin), 422)
+    assert_error(await client.get("/api/v1/units?offset=99999999999999999999", headers=admin), 422)
+    assert_error(await client.get("/api/v1/units?tier=99999999999999999999", headers=admin), 422)
