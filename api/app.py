@@ -31,14 +31,15 @@ from api.deps import provide_session, provide_settings
 from api.errors import exception_handlers
 from api.openapi import document_errors
 from api.logs import configure_logging, request_id_middleware
-from api.security import make_jwt_auth
+from api.security import PrincipalCache, make_jwt_auth
 from api.settings import Settings
 
 __all__ = ["create_app", "create_app_from_env"]
 
 
 def create_app(settings: Settings) -> Litestar:
-    jwt_auth = make_jwt_auth(settings)
+    principals = PrincipalCache(settings.auth_cache_seconds)
+    jwt_auth = make_jwt_auth(settings, principals)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -71,7 +72,7 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[_ensure_request_id],
         on_app_init=[jwt_auth.on_app_init, _request_id_outermost],
         lifespan=[database],
-        state=State({"settings": settings, "jwt_auth": jwt_auth}),
+        state=State({"settings": settings, "jwt_auth": jwt_auth, "principals": principals}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Spotcheck API",

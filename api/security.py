@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +24,7 @@ from api.settings import Settings
 
 __all__ = [
     "Principal",
+    "PrincipalCache",
     "authenticate",
     "hash_password",
     "make_jwt_auth",
@@ -94,21 +98,85 @@ async def authenticate(
     return None
 
 
-def make_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
-    """Bearer-token auth; every token is re-checked against the user row, so disabling a user,
-    logging out or changing a role takes effect at once on every worker."""
+class PrincipalCache:
+    """Checked users by (id, token version), each trusted for ``ttl`` seconds.
+
+    A hot path (thousands of requests a second from field phones) must not read the user
+    row every time; the price is that a revocation reaches other workers within ``ttl``.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[int, int], tuple[float, Principal | None]] = {}
+
+    def get(self, key: tuple[int, int]) -> tuple[bool, Principal | None]:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, key: tuple[int, int], principal: Principal | None) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) > 10_000:
+            now = time.monotonic()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+        self._entries[key] = (time.monotonic() + self.ttl, principal)
+
+    def evict(self, user_id: int) -> None:
+        for key in [k for k in self._entries if k[0] == user_id]:
+            del self._entries[key]
+
+
+class CachingJWTMiddleware(JWTAuthenticationMiddleware):
+    """Verifies each distinct token once per worker, not on every request.
+
+    A token string always decodes to the same claims, so the verified ``Token`` is kept
+    (bounded, by string) and only its expiry is checked again; the user behind it is still
+    checked through :class:`PrincipalCache`.
+    """
+
+    MAX_TOKENS = 20_000
+
+    async def authenticate_token(self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        decoded: dict[str, Token] = connection.app.state.setdefault("verified_tokens", {})
+        token = decoded.get(encoded_token)
+        if token is None or token.exp <= datetime.now(timezone.utc):
+            decoded.pop(encoded_token, None)
+            token = self.token_cls.decode(
+                encoded_token=encoded_token, secret=self.token_secret, algorithm=self.algorithm,
+                audience=self.token_audience, issuer=self.token_issuer, require_claims=self.require_claims,
+                verify_exp=self.verify_expiry, verify_nbf=self.verify_not_before, strict_audience=self.strict_audience,
+            )
+            if len(decoded) >= self.MAX_TOKENS:
+                decoded.clear()
+            decoded[encoded_token] = token
+        user = await self.retrieve_user_handler(token, connection)
+        if not user:
+            raise NotAuthorizedException()
+        return AuthenticationResult(user=user, auth=token)
+
+
+def make_jwt_auth(settings: Settings, cache: PrincipalCache) -> JWTAuth[Principal, Token]:
+    """Bearer-token auth; a token is honoured only while its user is active and its token
+    version current (logout, disabling and role changes bump it), checked against the user
+    row at most every ``settings.auth_cache_seconds``."""
 
     async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
         try:
-            user_id = int(token.sub)
-        except ValueError:
+            user_id, version = int(token.sub), int(token.extras.get("ver", -1))
+        except (TypeError, ValueError):
             return None
-        sessionmaker = connection.app.state.sessionmaker
-        async with sessionmaker() as session:
+        known, principal = cache.get((user_id, version))
+        if known:
+            return principal
+        async with connection.app.state.sessionmaker() as session:
             user = await session.get(User, user_id)
-        if user is None or not user.active or token.extras.get("ver") != user.token_version:
-            return None
-        return Principal(id=user.id, username=user.username, role=user.role, unit_code=user.unit_code)
+        principal = None
+        if user is not None and user.active and version == user.token_version:
+            principal = Principal(id=user.id, username=user.username, role=user.role, unit_code=user.unit_code)
+        cache.put((user_id, version), principal)
+        return principal
 
     return JWTAuth[Principal, Token](
         retrieve_user_handler=retrieve_user,
@@ -116,6 +184,7 @@ def make_jwt_auth(settings: Settings) -> JWTAuth[Principal, Token]:
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
         exclude=["^/healthz$", "^/readyz$", "^/schema", "^/api/v1/auth/token$"],
         require_claims=["exp", "sub"],
+        authentication_middleware_class=CachingJWTMiddleware,
     )
 
 

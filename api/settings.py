@@ -42,6 +42,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_ttl_seconds: int = 8 * 3600
     """``SPOTCHECK_TOKEN_TTL_SECONDS``. Lifetime of an access token (one working day)."""
 
+    auth_cache_seconds: float = 5.0
+    """``SPOTCHECK_AUTH_CACHE_SECONDS``. How long a worker trusts a checked token's user
+    (active, role, token version) before reading it again; 0 reads it on every request.
+    Logout, disabling or a role change take effect at once on the worker that handles
+    them and within this delay on the others."""
+
     login_max_failures: int = 5
     """``SPOTCHECK_LOGIN_MAX_FAILURES``. Consecutive failed logins before a username is locked."""
 

@@ -30,11 +30,12 @@ class AuthController(Controller):
 
     @post("/auth/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT,
           summary="Revoke every token of the caller")
-    async def logout(self, request: Request[Principal, object, object], db: DB) -> None:
+    async def logout(self, request: Request[Principal, object, object], db: DB, state: State) -> None:
         user = await db.get(User, request.user.id)
         if user is not None:
             user.token_version += 1
             await db.commit()
+        state.principals.evict(request.user.id)
 
     @get("/me", operation_id="getMe", summary="Who the token belongs to")
     async def me(self, request: Request[Principal, object, object]) -> Me:

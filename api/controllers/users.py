@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import func, select
 
@@ -44,7 +45,8 @@ class UserController(Controller):
         return user_out(await get_user(db, username))
 
     @patch("/{username:str}", operation_id="updateUser", summary="Change role, unit, password or active flag")
-    async def update(self, username: FromPath[str], data: JSONBody[UserUpdate], db: DB) -> UserOut:
+    async def update(self, username: FromPath[str], data: JSONBody[UserUpdate], db: DB, state: State) -> UserOut:
         user = await update_user(db, await get_user(db, username), data)
         await db.commit()
+        state.principals.evict(user.id)
         return user_out(user)
