@@ -1,0 +1,79 @@
+"""The group-commit writer on real databases: batching, per-operation failures, poison batches."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from api.group_commit import GroupCommit
+from api.models import LoginThrottle
+
+
+class Refused(Exception):
+    pass
+
+
+async def insert_names(session, names):
+    """Insert each name unless it starts with 'bad' (that one alone fails); 'boom' breaks the batch."""
+    if any(n == "boom" for n in names):
+        raise RuntimeError("handler failure")
+    good = [n for n in names if not n.startswith("bad")]
+    if good:
+        await session.execute(insert(LoginThrottle), [{"username": n, "failures": 0} for n in good])
+    return [Refused(n) if n.startswith("bad") else n.upper() for n in names]
+
+
+@pytest.fixture
+async def writer(db):
+    gc = GroupCommit(db, {"names": insert_names}, max_batch=64)
+    await gc.start()
+    yield gc
+    await gc.stop()
+
+
+async def stored(db) -> set[str]:
+    async with db() as s:
+        return set((await s.execute(select(LoginThrottle.username))).scalars())
+
+
+async def test_concurrent_writes_share_transactions_and_all_commit(db, writer):
+    names = [f"user{i:03d}" for i in range(300)]
+    results = await asyncio.gather(*(writer.submit("names", n) for n in names))
+    assert results == [n.upper() for n in names]
+    assert await stored(db) == set(names)
+    assert writer.operations == 300 and writer.batches < 300  # batched, not one commit each
+    assert writer.batches >= 300 / 64
+
+
+async def test_one_failed_operation_leaves_the_others(db, writer):
+    results = await asyncio.gather(*(writer.submit("names", n) for n in ["a1", "bad1", "a2"]), return_exceptions=True)
+    assert results[0] == "A1" and isinstance(results[1], Refused) and results[2] == "A2"
+    assert await stored(db) == {"a1", "a2"}
+
+
+async def test_a_broken_batch_is_retried_operation_by_operation(db, writer):
+    results = await asyncio.gather(*(writer.submit("names", n) for n in ["b1", "boom", "b2", "b3"]), return_exceptions=True)
+    assert [r for r in results if isinstance(r, str)] == ["B1", "B2", "B3"]
+    assert isinstance(results[1], RuntimeError)
+    assert await stored(db) == {"b1", "b2", "b3"}
+
+
+async def test_a_database_error_reaches_only_its_caller(db, writer):
+    await writer.submit("names", "dup")
+    results = await asyncio.gather(*(writer.submit("names", n) for n in ["c1", "dup", "c2"]), return_exceptions=True)
+    assert results[0] == "C1" and results[2] == "C2" and isinstance(results[1], Exception)
+    async with db() as s:
+        assert (await s.execute(select(func.count()).select_from(LoginThrottle))).scalar_one() == 3
+
+
+async def test_stop_finishes_the_queue(db):
+    gc = GroupCommit(db, {"names": insert_names})
+    await gc.start()
+    pending = [asyncio.ensure_future(gc.submit("names", f"q{i}")) for i in range(50)]
+    await asyncio.sleep(0)
+    await gc.stop()
+    assert all(p.done() for p in pending) and len(await stored(db)) == 50
+    with pytest.raises(RuntimeError):
+        await gc.submit("names", "late")
