@@ -8,7 +8,6 @@ findings (:func:`as_findings`). Functions never commit.
 from __future__ import annotations
 
 import uuid
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +20,7 @@ from api.schemas.scoring import DeductionCreate, DeductionStatus
 from scoring import Finding, propose
 from scoring import Unit as ScoredUnit
 
-__all__ = ["create_deduction", "as_finding", "counted_deductions", "COUNTED"]
+__all__ = ["create_deduction", "as_finding", "counted_deductions", "scored_unit", "COUNTED"]
 
 #: The statuses each basis counts: provisional is what is at stake, confirmed what stands.
 COUNTED: dict[str, tuple[DeductionStatus, ...]] = {
@@ -43,11 +42,9 @@ def as_finding(row: Deduction) -> Finding:
     )
 
 
-async def counted_deductions(session: AsyncSession, period_code: str, basis: str, units: Iterable[str] | None = None) -> list[Deduction]:
+async def counted_deductions(session: AsyncSession, period_code: str, basis: str) -> list[Deduction]:
     """The period's deductions counted on ``basis`` (rejected ones never count), by creation."""
     query = select(Deduction).where(Deduction.period_code == period_code, Deduction.status.in_(COUNTED[basis]))
-    if units is not None:
-        query = query.where(Deduction.unit_code.in_(list(units)))
     return list((await session.execute(query.order_by(Deduction.created_at, Deduction.id))).scalars())
 
 

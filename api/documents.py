@@ -35,6 +35,7 @@ MAX_VERSION = 2**31 - 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAX_PEEK_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -69,23 +70,15 @@ def detect_kind(data: bytes, format: Format) -> Kind:
     """A scheme has ``components``; anything else is read as a catalog (whose errors then
     say what is wrong)."""
     try:
-        # Loading alone is safe with aliases (they are shared, not copied); only the top
-        # level is looked at.
-        top = msgspec.json.decode(data) if format == "json" else yaml.load(data, Loader=_LOADER)
-    except (msgspec.DecodeError, yaml.YAMLError, ValueError):
+        # Only the top-level keys are read: loading the whole untrusted document here could
+        # exhaust the stack before the decoder's own checks run.
+        if format == "json":
+            top = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+        else:
+            top = _yaml_top_keys(data)
+    except (msgspec.DecodeError, msgspec.ValidationError, yaml.YAMLError, ValueError, RecursionError):
         return CATALOGS
-    return SCHEMES if isinstance(top, dict) and "components" in top else CATALOGS
-
-
-def _refuse_aliases(data: bytes, error: type[CatalogError] | type[SchemeError]) -> None:
-    # An alias repeats a node without repeating its text: a few hundred bytes can stand for
-    # billions of nodes. Catalogs and schemes have no need of them.
-    try:
-        for token in yaml.scan(data, Loader=_LOADER):
-            if isinstance(token, yaml.AliasToken):
-                raise error("YAML aliases (*name) are not accepted; write the node out", "$")
-    except yaml.YAMLError:
-        return  # the decoder reports syntax errors with their line and column
+    return SCHEMES if "components" in top else CATALOGS
 
 
 def _control_path(node: Any, path: str = "$") -> str | None:
@@ -104,10 +97,31 @@ def _control_path(node: Any, path: str = "$") -> str | None:
     return None
 
 
+def _yaml_top_keys(data: bytes) -> set[str]:
+    """The keys of a YAML document's top mapping, from the event stream, which is left as
+    soon as that mapping ends or the nesting grows absurd."""
+    keys: set[str] = set()
+    depth = entry = 0
+    for event in yaml.parse(data, Loader=_LOADER):
+        ends = isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent))
+        if depth == 1 and not ends:
+            # The top mapping's entries alternate key, value.
+            if entry % 2 == 0 and isinstance(event, yaml.ScalarEvent):
+                keys.add(event.value)
+            entry += 1
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > _MAX_PEEK_DEPTH:
+                break
+        elif ends:
+            depth -= 1
+            if depth == 0:
+                break
+    return keys
+
+
 def decode(kind: Kind, data: bytes, format: Format) -> tuple[Catalog | Scheme, bytes]:
     """The checked document and its canonical JSON; raises the kind's error with a node path."""
-    if format == "yaml":
-        _refuse_aliases(data, kind.error)
     document = kind.decode(data, format)
     canonical = msgspec.json.encode(document)
     bad = _control_path(msgspec.json.decode(canonical))
@@ -150,9 +164,11 @@ async def get(session: AsyncSession, kind: Kind, code: str, version: int) -> Any
     return row
 
 
-async def latest(session: AsyncSession, kind: Kind, code: str, version: int | None, field: str) -> Any:
-    """The version ``version`` of ``code``, or its latest; a 422 naming ``field`` when absent."""
+async def latest(session: AsyncSession, kind: Kind, code: str, version: int | None) -> Any:
+    """Version ``version`` of ``code``, or its latest; a 422 naming the body field
+    (``$.catalog_code`` / ``$.scheme_version`` ...) when there is none."""
     model = kind.model
+    field = f"{kind.name}_code" if version is None else f"{kind.name}_version"
     if version is None:
         version = (await session.execute(select(func.max(model.version)).where(model.code == code))).scalar_one()
     row = None

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 import msgspec
 from sqlalchemy import insert, select, update
@@ -23,8 +23,8 @@ from api.models import Unit
 from api.registry import UNITS, Resource, missing_units
 from api.schemas.registry import ImportReport, RowError
 
-__all__ = ["ImportInvalid", "chunks", "import_file", "import_records", "parse_records", "raise_if_errors",
-           "read_table", "MAX_REPORTED_ERRORS"]
+__all__ = ["ImportInvalid", "chunks", "commit_import", "import_file", "import_records", "parse_records",
+           "raise_if_errors", "read_table", "MAX_REPORTED_ERRORS"]
 
 MAX_REPORTED_ERRORS = 1000
 CHUNK = 1000
@@ -34,6 +34,7 @@ _BOOL_WORDS = {"是": "true", "否": "false", "yes": "true", "no": "false", "y":
 XLSX_MAGIC = b"PK\x03\x04"
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 class ImportInvalid(Exception):
@@ -51,6 +52,18 @@ class ImportInvalid(Exception):
             code="IMPORT_INVALID",
             details=[{"row": e.row, "column": e.column, "message": e.message} for e in self.errors],
         )
+
+
+async def commit_import(session: AsyncSession, work: Awaitable[T]) -> T:
+    """Await an import and commit it; on :class:`ImportInvalid`, roll back and raise the 422
+    that lists every problem."""
+    try:
+        report = await work
+    except ImportInvalid as exc:
+        await session.rollback()
+        raise exc.as_api_error() from None
+    await session.commit()
+    return report
 
 
 def _cell_text(value: Any) -> str | None:
@@ -104,8 +117,6 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
     header = [(h or "").strip().lower() for h in rows[0]]
     body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c is not None for c in r)]
     return header, body
-
-
 
 
 def _convert_cell(field: msgspec.structs.FieldInfo, text: str) -> Any:

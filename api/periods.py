@@ -39,8 +39,8 @@ async def create_period(session: AsyncSession, data: PeriodCreate, opened_by: st
         raise Conflict(f"A period {data.code!r} already exists.", code="ALREADY_EXISTS", details={"code": data.code})
     if data.ends_on < data.starts_on:
         raise _invalid("ends_on", "the period ends before it starts")
-    catalog = await documents.latest(session, documents.CATALOGS, data.catalog_code, data.catalog_version, "catalog_code")
-    scheme = await documents.latest(session, documents.SCHEMES, data.scheme_code, data.scheme_version, "scheme_code")
+    catalog = await documents.latest(session, documents.CATALOGS, data.catalog_code, data.catalog_version)
+    scheme = await documents.latest(session, documents.SCHEMES, data.scheme_code, data.scheme_version)
     if documents.parse_scheme(scheme.document).subject != "unit":
         raise _invalid("scheme_code", "a period scores units: the scheme's subject must be 'unit'")
     if data.parent_code and await missing_units(session, {data.parent_code}):

@@ -40,7 +40,7 @@ from scoring import Measurement as ScoredMeasurement
 from scoring import results
 from scoring.model import WARNING_LEVELS
 
-__all__ = ["PeriodScores", "score_period", "unit_score", "leaderboard_rows", "staff_charges",
+__all__ = ["PeriodScores", "period_scores", "unit_score", "leaderboard_rows", "staff_charges",
            "period_grading", "period_ranking"]
 
 
@@ -82,7 +82,8 @@ class PeriodScores:
         return next((n for n, u in enumerate(self.units) if u.code == unit_code), None)
 
 
-async def score_period(session: AsyncSession, period_code: str, basis: str) -> PeriodScores:
+async def period_scores(session: AsyncSession, period_code: str, basis: str) -> PeriodScores:
+    """Score every unit the period assesses on ``basis``; 404 for an unknown period."""
     period = await get_period(session, period_code)
     catalog, scheme = await catalog_of(session, period), await scheme_of(session, period)
     units = await assessed_units(session, period)

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK
 from api import measurements, periods
 from api.controllers.params import Limit, Offset
 from api.deps import DB
-from api.importing import ImportInvalid
+from api.importing import commit_import
 from api.models_scoring import Measurement, Period
 from api.paging import page_of
 from api.schemas.common import Code, Page
@@ -99,12 +99,6 @@ def make_period_controller(import_max_bytes: int) -> type[Controller]:
         )
         async def import_measurements(self, request: Req, code: FromPath[str], body: RawBody, db: DB) -> MeasurementImport:
             period = await periods.open_period(db, code)
-            try:
-                report = await measurements.import_file(db, period, body, request.user.username)
-            except ImportInvalid as exc:
-                await db.rollback()
-                raise exc.as_api_error() from None
-            await db.commit()
-            return report
+            return await commit_import(db, measurements.import_file(db, period, body, request.user.username))
 
     return PeriodController

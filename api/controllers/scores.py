@@ -51,7 +51,7 @@ class ScoreController(Controller):
         if own is not None and own != code:
             raise NotFound(f"No unit {code!r}.", details={"code": code})
         _check_basis(request.user, basis)
-        return scores.unit_score(await scores.score_period(db, period, basis), code)
+        return scores.unit_score(await scores.period_scores(db, period, basis), code)
 
     @get("/leaderboard", operation_id="getLeaderboard", summary="A period's leaderboard",
          description="Every assessed unit by rank (then code): total, item scores, grade, lines, "
@@ -59,7 +59,7 @@ class ScoreController(Controller):
     async def leaderboard(self, request: Req, period: PeriodParam, db: DB, basis: BasisParam = "confirmed",
                           limit: Limit = 50, offset: Offset = 0) -> Leaderboard:
         _check_basis(request.user, basis)
-        scored = await scores.score_period(db, period, basis)
+        scored = await scores.period_scores(db, period, basis)
         rows = scores.leaderboard_rows(scored, _own_unit(request.user))
         p = scored.period
         return Leaderboard(period_code=p.code, basis=basis, catalog_code=p.catalog_code, catalog_version=p.catalog_version,
@@ -74,5 +74,5 @@ class ScoreController(Controller):
     async def staff_totals(self, request: Req, code: FromPath[str], db: DB, basis: BasisParam = "confirmed",
                            limit: Limit = 50, offset: Offset = 0) -> Page[StaffTotal]:
         _check_basis(request.user, basis)
-        totals = scores.staff_charges(await scores.score_period(db, code, basis), _own_unit(request.user))
+        totals = scores.staff_charges(await scores.period_scores(db, code, basis), _own_unit(request.user))
         return Page(items=totals[offset:offset + limit], total=len(totals), limit=limit, offset=offset)
