@@ -279,3 +279,17 @@ def test_points_adjusted_on_review_replace_the_rules():
     # The rule still checks the finding: a per-quantity finding needs its quantity.
     with pytest.raises(InputError, match="quantity"):
         propose(CAT, finding("x", "work.late", points=1))
+
+
+def test_an_equal_copy_of_a_catalog_explains_its_sub_items_too():
+    import msgspec
+
+    from scoring import decode_catalog
+
+    cat = shipped_catalog("dongguan_branch_2010")
+    copy = decode_catalog(msgspec.json.encode(cat), "json")  # as api/ reads a stored version
+    assert copy == cat and copy is not cat
+    f = [finding("f", "registration.file_quality.beyond_authority")]
+    for c in (cat, copy):  # the second shares the first's cached index
+        sub = score_unit(c, unit(entities=100), f, period="p").items[0].sub_items[0]
+        assert sub.deducted == 2 and [i.code for i in sub.indicators][:1] == ["registration.file_quality.beyond_authority"]
