@@ -20,11 +20,14 @@ from api import __version__
 from api.controllers.auth import AuthController
 from api.controllers.conflicts import ConflictController
 from api.controllers.draws import DrawController
+from api.controllers.documents import CatalogController, SchemeController
 from api.controllers.health import HealthController
 from api.controllers.plans import PlanController
 from api.controllers.tasks import MyTaskController, TaskController
 from api.controllers.imports import make_import_controller
+from api.controllers.periods import make_period_controller
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
+from api.controllers.scores import ScoreController
 from api.controllers.users import UserController
 from api.db import make_engine, make_sessionmaker
 from api.deps import provide_session, provide_settings
@@ -65,6 +68,10 @@ def create_app(settings: Settings) -> Litestar:
             TaskController,
             MyTaskController,
             ConflictController,
+            CatalogController,
+            SchemeController,
+            make_period_controller(settings.import_max_bytes),
+            ScoreController,
         ],
         dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False)},
         exception_handlers=exception_handlers,

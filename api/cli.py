@@ -202,6 +202,55 @@ def import_cmd(kind: str, file: Path) -> None:
     click.echo(f"{report.kind}: {report.rows} rows, {report.created} created, {report.updated} updated")
 
 
+@main.group(help="Scoring catalogs and schemes.")
+def catalog() -> None:
+    pass
+
+
+@catalog.command("load", help="Load a catalog or scheme from a YAML or JSON file (the kind is read from the document).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_api_errors
+def catalog_load(file: Path) -> None:
+    from api import documents
+    from scoring import ScoringError
+
+    data = file.read_bytes()
+    format = "json" if file.suffix.lower() == ".json" else "yaml"
+    kind = documents.detect_kind(data, format)
+
+    async def work(session: Any) -> tuple[Any, bool]:
+        row, created = await documents.store(session, kind, data, format, "cli")
+        await session.commit()
+        return row, created
+
+    try:
+        row, created = _run_with_session(_settings(), work)
+    except ScoringError as exc:
+        raise click.ClickException(f"{file}: invalid {kind.name}: {exc}") from None
+    state = "loaded" if created else "already loaded, unchanged"
+    click.echo(f"{kind.name} {row.code} version {row.version} {state} (sha256 {row.sha256[:12]})")
+
+
+@catalog.command("list", help="List the loaded catalog and scheme versions.")
+def catalog_list() -> None:
+    from sqlalchemy import select
+
+    from api import documents
+
+    async def work(session: Any) -> list[tuple[str, Any]]:
+        found = []
+        for kind in documents.KINDS.values():
+            rows = (await session.execute(select(kind.model).order_by(kind.model.code, kind.model.version))).scalars()
+            found += [(kind.name, row) for row in rows]
+        return found
+
+    rows = _run_with_session(_settings(), work)
+    if not rows:
+        click.echo("no catalog or scheme is loaded (load the shipped ones with `spotcheck demo` or `spotcheck catalog load`)")
+    for kind, row in rows:
+        click.echo(f"{kind:<8} {row.code:<28} v{row.version:<4} {row.sha256[:12]}  {row.loaded_at:%Y-%m-%d %H:%M}  {row.loaded_by:<12} {row.name}")
+
+
 def _register() -> None:
     from api.cli_draws import draw_group, sample
 

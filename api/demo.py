@@ -1,4 +1,5 @@
-"""Load the demo bureau (api.demo_data) and its accounts into an empty database."""
+"""Load the demo bureau (api.demo_data), its scoring data (api.demo_scoring) and its accounts
+into an empty database."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import demo_data
 from api.accounts import create_user
+from api.demo_scoring import load_scoring_demo
 from api.importing import import_records
 from api.models import Unit
 from api.registry import CASE_FILES, INSPECTORS, UNITS
@@ -31,7 +33,7 @@ async def has_registry(session: AsyncSession) -> bool:
 
 
 async def load_demo(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -> list[DemoAccount]:
-    """Import the demo registry and create five accounts with fresh random passwords.
+    """Import the demo registry and scoring data, and create five accounts with fresh random passwords.
 
     Returns the accounts with their passwords (shown once; only hashes are stored).
     The caller commits.
@@ -40,6 +42,9 @@ async def load_demo(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -
     await import_records(session, UNITS, registry.units)
     await import_records(session, CASE_FILES, registry.case_files)
     await import_records(session, INSPECTORS, registry.inspectors)
+    offices = [u["code"] for u in registry.units if u["kind"] == "office" and u.get("parent_code") == demo_data.ROOT_CODE]
+    handlers = sorted({h for f in registry.case_files for h in f["handlers"]})
+    await load_scoring_demo(session, offices, handlers, seed)
     inspectors = [i["username"] for i in registry.inspectors if i["active"]][:2]
     accounts = [
         DemoAccount("admin", "admin", secrets.token_urlsafe(12)),

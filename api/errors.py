@@ -16,6 +16,8 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from scoring import CatalogError, InputError, SchemeError
+
 __all__ = [
     "ApiError",
     "BadRequest",
@@ -171,6 +173,21 @@ def _http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any
     return _respond(status, ErrorBody(code, message), dict(exc.headers or {}))
 
 
+def _document_handler(_: Request[Any, Any, Any], exc: CatalogError | SchemeError) -> Response[Any]:
+    # A catalog or scheme document is refused at the node the library names.
+    kind = "catalog" if isinstance(exc, CatalogError) else "scheme"
+    body = ErrorBody("VALIDATION_ERROR", f"Invalid {kind}: {exc.path}: {exc.message}",
+                     [{"path": exc.path, "message": exc.message}])
+    return _respond(422, body)
+
+
+def _scoring_input_handler(_: Request[Any, Any, Any], exc: InputError) -> Response[Any]:
+    # A finding or measurement the catalog's rules cannot take; ``ref`` names the record.
+    body = ErrorBody("SCORING_INPUT_INVALID", f"Cannot be scored: {exc.message}",
+                     {"ref": exc.ref, "message": exc.message})
+    return _respond(422, body)
+
+
 def _integrity_handler(_: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     # Checked constraints are validated before writing; what reaches here is a race between
     # two writers on a unique key or a reference removed meanwhile.
@@ -220,6 +237,9 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error_handler,
     sampling.SamplingError: _domain_handler,
+    CatalogError: _document_handler,
+    SchemeError: _document_handler,
+    InputError: _scoring_input_handler,
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,

@@ -12,17 +12,19 @@ import csv
 import io
 import re
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 import msgspec
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.errors import ValidationFailed
 from api.models import Unit
 from api.registry import UNITS, Resource, missing_units
 from api.schemas.registry import ImportReport, RowError
 
-__all__ = ["ImportInvalid", "import_file", "import_records", "read_table", "MAX_REPORTED_ERRORS"]
+__all__ = ["ImportInvalid", "chunks", "commit_import", "import_file", "import_records", "parse_records",
+           "raise_if_errors", "read_table", "MAX_REPORTED_ERRORS"]
 
 MAX_REPORTED_ERRORS = 1000
 CHUNK = 1000
@@ -32,6 +34,7 @@ _BOOL_WORDS = {"是": "true", "否": "false", "yes": "true", "no": "false", "y":
 XLSX_MAGIC = b"PK\x03\x04"
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 class ImportInvalid(Exception):
@@ -41,6 +44,26 @@ class ImportInvalid(Exception):
         super().__init__(f"{total_errors} problem(s) in the file")
         self.errors = errors
         self.total_errors = total_errors
+
+    def as_api_error(self) -> ValidationFailed:
+        """The 422 an HTTP import answers: every problem as ``{row, column, message}``."""
+        return ValidationFailed(
+            f"{self.total_errors} problem(s) in the file; nothing was imported.",
+            code="IMPORT_INVALID",
+            details=[{"row": e.row, "column": e.column, "message": e.message} for e in self.errors],
+        )
+
+
+async def commit_import(session: AsyncSession, work: Awaitable[T]) -> T:
+    """Await an import and commit it; on :class:`ImportInvalid`, roll back and raise the 422
+    that lists every problem."""
+    try:
+        report = await work
+    except ImportInvalid as exc:
+        await session.rollback()
+        raise exc.as_api_error() from None
+    await session.commit()
+    return report
 
 
 def _cell_text(value: Any) -> str | None:
@@ -96,10 +119,6 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
     return header, body
 
 
-def _field_types(resource: Resource) -> dict[str, msgspec.structs.FieldInfo]:
-    return {f.name: f for f in msgspec.structs.fields(resource.create)}
-
-
 def _convert_cell(field: msgspec.structs.FieldInfo, text: str) -> Any:
     if field.name in LIST_FIELDS:
         value: Any = sorted({p.strip() for p in _LIST_SPLIT.split(text) if p.strip()})
@@ -110,8 +129,12 @@ def _convert_cell(field: msgspec.structs.FieldInfo, text: str) -> Any:
     return msgspec.convert(value, field.type, strict=False)
 
 
-def _parse(resource: Resource, header: list[str], body: list[tuple[int, list[str | None]]]) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
-    fields = _field_types(resource)
+def parse_records(
+    struct: type[msgspec.Struct], key: tuple[str, ...], header: list[str], body: list[tuple[int, list[str | None]]]
+) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+    """Rows of a table as the fields of ``struct``, with every problem found: unknown or
+    missing columns, bad values, and rows repeating the ``key`` columns of an earlier row."""
+    fields = {f.name: f for f in msgspec.structs.fields(struct)}
     errors: list[RowError] = []
     for column in header:
         if column not in fields:
@@ -125,7 +148,7 @@ def _parse(resource: Resource, header: list[str], body: list[tuple[int, list[str
     if errors:
         return [], errors
     records: list[tuple[int, dict[str, Any]]] = []
-    first_seen: dict[str, int] = {}
+    first_seen: dict[tuple[Any, ...], int] = {}
     for number, cells in body:
         if len(cells) > len(header) and any(cells[len(header):]):
             errors.append(RowError(row=number, column=None, message="more cells than columns"))
@@ -142,14 +165,21 @@ def _parse(resource: Resource, header: list[str], body: list[tuple[int, list[str
                 values[column] = _convert_cell(field, text)
             except msgspec.ValidationError as exc:
                 errors.append(RowError(row=number, column=column, message=str(exc).split(" - at ")[0]))
-        key = values.get(resource.key)
-        if isinstance(key, str):
-            if key in first_seen:
-                errors.append(RowError(row=number, column=resource.key, message=f"duplicate of row {first_seen[key]}"))
+        values_key = tuple(values.get(k) for k in key)
+        if all(isinstance(v, str) for v in values_key):
+            if values_key in first_seen:
+                errors.append(RowError(row=number, column=key[-1], message=f"duplicate of row {first_seen[values_key]}"))
             else:
-                first_seen[key] = number
+                first_seen[values_key] = number
         records.append((number, values))
     return records, errors
+
+
+def raise_if_errors(errors: list[RowError]) -> None:
+    """Raise :class:`ImportInvalid` with the problems in row order, if there are any."""
+    if errors:
+        errors.sort(key=lambda e: (e.row, e.column or ""))
+        raise ImportInvalid(errors[:MAX_REPORTED_ERRORS], len(errors))
 
 
 async def _check_references(session: AsyncSession, resource: Resource, records: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
@@ -183,7 +213,7 @@ async def _unit_cycles(session: AsyncSession, records: list[tuple[int, dict[str,
     return errors
 
 
-def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -191,26 +221,26 @@ def _chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
 async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]], progress: Progress | None) -> tuple[int, int]:
     model, key_col = resource.model, resource.key_column()
     ids: dict[str, int] = {}
-    for chunk in _chunks([r[resource.key] for r in rows]):
+    for chunk in chunks([r[resource.key] for r in rows]):
         ids.update((await session.execute(select(key_col, model.id).where(key_col.in_(chunk)))).all())
     # Units may name parents that come later in the file: insert without parents first,
     # then set every parent once all codes exist, so foreign keys hold at each statement.
     deferred = resource is UNITS and "parent_code" in rows[0]
     new = [{**r, "parent_code": None} if deferred else r for r in rows if r[resource.key] not in ids]
     old = [{**{k: v for k, v in r.items() if not (deferred and k == "parent_code")}, "id": ids[r[resource.key]]} for r in rows if r[resource.key] in ids]
-    for chunk in _chunks(new):
+    for chunk in chunks(new):
         await session.execute(insert(model), chunk)
         if progress:
             progress(len(chunk))
-    for chunk in _chunks(old):
+    for chunk in chunks(old):
         await session.execute(update(model), chunk)
         if progress:
             progress(len(chunk))
     if deferred:
-        for chunk in _chunks([r for r in rows if r[resource.key] not in ids]):
+        for chunk in chunks([r for r in rows if r[resource.key] not in ids]):
             ids.update((await session.execute(select(key_col, model.id).where(key_col.in_([r["code"] for r in chunk])))).all())
         links = [{"id": ids[r["code"]], "parent_code": r["parent_code"]} for r in rows]
-        for chunk in _chunks(links):
+        for chunk in chunks(links):
             await session.execute(update(model), chunk)
     return len(new), len(old)
 
@@ -221,9 +251,7 @@ async def _check_and_apply(session: AsyncSession, resource: Resource, records: l
     if records and not any(e.row == 1 for e in errors):
         # Report reference problems too, so one round trip shows every bad row.
         errors = errors + await _check_references(session, resource, records)
-    if errors:
-        errors.sort(key=lambda e: (e.row, e.column or ""))
-        raise ImportInvalid(errors[:MAX_REPORTED_ERRORS], len(errors))
+    raise_if_errors(errors)
     created, updated = await _apply(session, resource, [v for _, v in records], progress)
     await session.flush()
     return ImportReport(kind=resource.kind, rows=len(records), created=created, updated=updated)  # type: ignore[arg-type]
@@ -251,5 +279,5 @@ async def import_file(session: AsyncSession, resource: Resource, data: bytes, *,
         header, body = read_table(data)
     except ValueError as exc:
         raise ImportInvalid([RowError(row=1, column=None, message=str(exc))], 1) from None
-    records, errors = _parse(resource, header, body)
+    records, errors = parse_records(resource.create, (resource.key,), header, body)
     return await _check_and_apply(session, resource, records, errors, progress)

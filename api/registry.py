@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import msgspec
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.models import CaseFile, Inspector, Unit
+from api.paging import page_of
 from api.schemas import registry as schemas
 
 __all__ = ["Resource", "UNITS", "CASE_FILES", "INSPECTORS", "RESOURCES", "create", "update", "get", "page"]
@@ -73,13 +74,8 @@ async def page(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    total = (await session.execute(select(func.count()).select_from(resource.model).where(*filters))).scalar_one()
-    rows = (
-        await session.execute(
-            select(resource.model).where(*filters).order_by(resource.key_column()).limit(limit).offset(offset)
-        )
-    ).scalars()
-    return {"items": [to_out(resource, r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    return await page_of(session, resource.model, filters, [resource.key_column()], lambda r: to_out(resource, r),
+                         limit=limit, offset=offset)
 
 
 async def missing_units(session: AsyncSession, codes: set[str]) -> set[str]:

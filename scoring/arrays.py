@@ -27,7 +27,8 @@ class FindingArrays:
 
     ``quantity`` is NaN when absent; ``level`` (a number from
     ``Compiled.level_keys``) and ``achievement`` (any integer key) are -1
-    when absent; ``ids`` names rows in error messages when given.
+    when absent; ``ids`` names rows in error messages when given; ``points``
+    holds points adjusted on review (NaN: the rule decides), or is None.
     """
 
     unit: np.ndarray
@@ -38,6 +39,7 @@ class FindingArrays:
     achievement: np.ndarray
     confirmed: np.ndarray
     ids: Sequence[str] | None = None
+    points: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.unit)
@@ -48,6 +50,7 @@ class FindingArrays:
         return FindingArrays(
             self.unit[mask], self.indicator[mask], self.count[mask], self.quantity[mask],
             self.level[mask], self.achievement[mask], self.confirmed[mask], ids,
+            None if self.points is None else self.points[mask],
         )
 
     def ref(self, row: int) -> str:
@@ -88,10 +91,10 @@ def finding_arrays(catalog: Catalog, units: Sequence[Unit], findings: Iterable[F
         rows.append((
             unit_no[f.unit], indicator_no[f.indicator], f.count,
             np.nan if f.quantity is None else f.quantity, level, achievement,
-            f.status == "confirmed",
+            f.status == "confirmed", np.nan if f.points is None else f.points,
         ))
         ids.append(f.id)
-    cols = list(zip(*rows)) if rows else [()] * 7
+    cols = list(zip(*rows)) if rows else [()] * 8
     return FindingArrays(
         unit=np.array(cols[0], np.int32),
         indicator=np.array(cols[1], np.int32),
@@ -101,6 +104,7 @@ def finding_arrays(catalog: Catalog, units: Sequence[Unit], findings: Iterable[F
         achievement=np.array(cols[5], np.int64),
         confirmed=np.array(cols[6], bool),
         ids=ids,
+        points=np.array(cols[7], np.float64),
     )
 
 

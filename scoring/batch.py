@@ -172,9 +172,14 @@ def _finding_milli(catalog, c: Compiled, units, f: FindingArrays, u, ind, kind) 
         for n in np.unique(u[tiered]):
             tiers[n] = unit_tier(catalog, units[n])
         worth[tiered] = f.count[tiered] * c.tier_milli[ind[tiered], tiers[u[tiered]] - 1]
+    # Points adjusted on review replace the rule's (vetoes stay worth 0).
+    adjusted = np.zeros(len(f), bool)
+    if f.points is not None:
+        adjusted = ~np.isnan(f.points) & (kind != Kind.VETO)
+        worth[adjusted] = np.rint(f.points[adjusted] * float(MILLI)).astype(np.int64)
     levels = np.flatnonzero(kind == Kind.BONUS_LEVELS)
     if len(levels):
-        value = c.level_milli[f.level[levels]]
+        value = np.where(adjusted[levels], worth[levels], c.level_milli[f.level[levels]])
         group, ach = u[levels] * len(c.indicator_codes) + ind[levels], f.achievement[levels]
         # Highest level first within each (unit, indicator, achievement); keep only that one.
         order = np.lexsort((-value, ach, group))

@@ -348,7 +348,8 @@ def _item(catalog: Catalog, item: Item, parts) -> tuple[ItemScore, int]:
     direct = tuple(score for entry, score, _, _ in parts if entry.sub_item is None)
     subs = []
     for sub in item.sub_items:
-        mine = [p for p in parts if p[0].sub_item is sub]
+        # By code, not identity: the cached index may come from an equal but distinct catalog.
+        mine = [p for p in parts if p[0].sub_item is not None and p[0].sub_item.code == sub.code]
         subs.append(
             SubItemScore(
                 code=sub.code,

@@ -40,7 +40,9 @@ class Finding(_Input):
     per-quantity rules; ``level`` and ``achievement`` for level-table bonuses
     (awards for one achievement share an ``achievement`` key). ``staff`` are
     the responsible people; ``failed_to_deduct_by`` names a unit head who
-    should have deducted and did not (charged double).
+    should have deducted and did not (charged double). ``points``, when set,
+    are the points decided on review (an adjusted deduction): they replace
+    what the rule gives, after the rule has checked the finding.
     """
 
     id: Ref
@@ -53,6 +55,7 @@ class Finding(_Input):
     staff: tuple[Ref, ...] = ()
     failed_to_deduct_by: Ref | None = None
     status: Literal["proposed", "confirmed"] = "proposed"
+    points: Annotated[float, Meta(ge=0, le=1_000_000)] | None = None
 
 
 class Measurement(_Input):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import msgspec
+import yaml
 
 from .errors import CatalogError, SchemeError
 from .model import Catalog
@@ -23,6 +24,9 @@ __all__ = ["load_catalog", "load_scheme", "decode_catalog", "decode_scheme"]
 Format = Literal["yaml", "json"]
 T = TypeVar("T")
 
+#: Deepest nesting accepted in YAML; a catalog needs about a dozen levels.
+MAX_YAML_DEPTH = 64
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.DOTALL)
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`$")
 
@@ -57,6 +61,8 @@ def _decode(data: bytes | str, format: Format, type_: type[T], error: type) -> T
     if format not in ("yaml", "json"):
         raise ValueError(f"format must be 'yaml' or 'json', not {format!r}")
     decoder = msgspec.yaml.decode if format == "yaml" else msgspec.json.decode
+    if format == "yaml":
+        _check_yaml_shape(data, error)
     try:
         return decoder(data, type=type_)
     except msgspec.ValidationError as exc:
@@ -70,3 +76,26 @@ def _decode(data: bytes | str, format: Format, type_: type[T], error: type) -> T
     except msgspec.DecodeError as exc:
         # Syntax errors have no node path; the parser's line/column is in the message.
         raise error(f"not valid {format.upper()}: {exc}", "$") from None
+
+
+def _check_yaml_shape(data: bytes | str, error: type) -> None:
+    """Refuse YAML that would overwhelm the loader before loading it.
+
+    An alias repeats a node without repeating its text, so a few hundred bytes can stand for
+    billions of nodes; and the C loader recurses once per nesting level, so a long run of
+    ``[`` overflows the stack and kills the process. The event stream is read lazily and
+    left at the first offence; syntax errors are left to the decoder, which locates them.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(data, Loader=_YAML_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                raise error("YAML aliases (*name) are not accepted; write the node out", "$")
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise error(f"nested deeper than {MAX_YAML_DEPTH} levels", "$")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return

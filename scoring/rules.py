@@ -38,7 +38,16 @@ def finding_milli(rule: Rule, finding: Finding, tier: int | None = None) -> int:
 
     Always >= 0: whether it deducts or adds depends on the item kind. A veto
     finding is worth 0 (its effect is the veto). ``tier`` is needed by tier bonuses.
+    A finding's own ``points`` (adjusted on review) replace the rule's, once
+    the rule has accepted the finding.
     """
+    milli = _rule_milli(rule, finding, tier)
+    if finding.points is None or isinstance(rule, Veto):
+        return milli
+    return to_milli(finding.points)
+
+
+def _rule_milli(rule: Rule, finding: Finding, tier: int | None) -> int:
     if isinstance(rule, (PerOccurrence, BonusPerOccurrence)):
         return finding.count * to_milli(rule.points)
     if isinstance(rule, PerQuantity):
@@ -116,6 +125,8 @@ def staged_level(rule: StagedTarget, value: float, elapsed: float) -> tuple[int,
 def describe(rule: Rule, finding: Finding, milli: int) -> str:
     """A one-line English account of how a finding's points were reached."""
     points = f"{milli / MILLI:g}"
+    if finding.points is not None and not isinstance(rule, Veto):
+        return f"adjusted on review to {points} points"
     if isinstance(rule, (PerOccurrence, BonusPerOccurrence, TierBonus)):
         return f"{finding.count} x {milli // finding.count / MILLI:g} = {points} points"
     if isinstance(rule, PerQuantity):

@@ -7,8 +7,7 @@ from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from api.deps import DB
-from api.errors import ValidationFailed
-from api.importing import ImportInvalid, import_file
+from api.importing import commit_import, import_file
 from api.registry import RESOURCES
 from api.schemas.registry import ImportReport
 from api.security import requires
@@ -39,16 +38,6 @@ def make_import_controller(max_bytes: int) -> type[Controller]:
             ),
         )
         async def import_registry(self, kind: FromPath[Literal["units", "case-files", "inspectors"]], body: RawBody, db: DB) -> ImportReport:
-            try:
-                report = await import_file(db, RESOURCES[kind], body)
-            except ImportInvalid as exc:
-                await db.rollback()
-                raise ValidationFailed(
-                    f"{exc.total_errors} problem(s) in the file; nothing was imported.",
-                    code="IMPORT_INVALID",
-                    details=[{"row": e.row, "column": e.column, "message": e.message} for e in exc.errors],
-                ) from None
-            await db.commit()
-            return report
+            return await commit_import(db, import_file(db, RESOURCES[kind], body))
 
     return ImportController

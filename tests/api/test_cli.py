@@ -36,8 +36,20 @@ async def test_demo_loads_once_and_its_accounts_log_in(env, client):
         r = await client.post("/api/v1/auth/token", json={"username": username, "password": password})
         assert r.status_code == 200 and r.json()["role"] == role
     token = (await client.post("/api/v1/auth/token", json={"username": lines[1][1], "password": lines[1][2]})).json()["access_token"]
-    units = (await client.get("/api/v1/units?kind=office&parent_code=DG", headers={"Authorization": f"Bearer {token}"})).json()
+    chief = {"Authorization": f"Bearer {token}"}
+    units = (await client.get("/api/v1/units?kind=office&parent_code=DG", headers=chief)).json()
     assert units["total"] == 33
+    # The scoring demo: shipped catalogs, the branch-office scheme, an open period with data.
+    assert {c["code"] for c in (await client.get("/api/v1/catalogs", headers=chief)).json()["items"]} == {
+        "dongguan_branch_2010", "office_deductions"}
+    period = (await client.get("/api/v1/periods/2026-H2", headers=chief)).json()
+    assert (period["status"], period["catalog_code"], period["scheme_code"]) == ("open", "dongguan_branch_2010", "branch_annual")
+    assert (await client.get("/api/v1/periods/2026-H2/measurements", headers=chief)).json()["total"] == 99
+    provisional = (await client.get("/api/v1/leaderboard?period=2026-H2&basis=provisional", headers=chief)).json()
+    confirmed = (await client.get("/api/v1/leaderboard?period=2026-H2", headers=chief)).json()
+    assert provisional["total"] == confirmed["total"] == 33
+    assert sum(r["total"] for r in provisional["items"]) != sum(r["total"] for r in confirmed["items"])
+    assert any(r["warning_level"] for r in confirmed["items"])
 
 
 async def test_users_add_and_set_password(env, client):
@@ -70,3 +82,28 @@ async def test_import_reports_bad_rows_and_exits_nonzero(env, client, tmp_path):
 def test_settings_errors_are_clean(tmp_path):
     result = CliRunner().invoke(main, ["migrate"], env={"SPOTCHECK_ENV": "production", "SPOTCHECK_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 1 and "SPOTCHECK_SECRET_KEY is required" in result.output
+
+
+async def test_catalog_load_detects_the_kind_and_reports_the_bad_node(env, client, tmp_path):
+    from tests.support.scoring import SHIPPED
+
+    empty = await run(env, "catalog", "list")
+    assert empty.exit_code == 0 and "no catalog or scheme" in empty.output
+    catalog = await run(env, "catalog", "load", str(SHIPPED / "office_deductions.catalog.yaml"))
+    assert catalog.exit_code == 0 and "catalog office_deductions version 1 loaded" in catalog.output
+    scheme = await run(env, "catalog", "load", str(SHIPPED / "branch_annual.scheme.yaml"))
+    assert scheme.exit_code == 0 and "scheme branch_annual version 1 loaded" in scheme.output
+    again = await run(env, "catalog", "load", str(SHIPPED / "office_deductions.catalog.yaml"))
+    assert again.exit_code == 0 and "already loaded, unchanged" in again.output
+    listed = (await run(env, "catalog", "list")).output.splitlines()
+    assert [line.split()[:3] for line in listed] == [["catalog", "office_deductions", "v1"], ["scheme", "branch_annual", "v1"]]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"code": "x", "version": 1, "name": "坏", "name_en": "Bad", "items": [{"code": "a", "name": "a", "name_en": "a", '
+                   '"points": 100, "indicators": [{"code": "a.b", "name": "b", "name_en": "b", "rule": {"kind": "per_occurrence", "points": -1}}]}]}',
+                   encoding="utf-8")
+    refused = await run(env, "catalog", "load", str(bad))
+    assert refused.exit_code == 1 and "$.items[0].indicators[0].rule.points" in refused.output
+    changed = tmp_path / "changed.yaml"
+    changed.write_text((SHIPPED / "office_deductions.catalog.yaml").read_text(encoding="utf-8").replace("points: 5}", "points: 6}"), encoding="utf-8")
+    conflict = await run(env, "catalog", "load", str(changed))
+    assert conflict.exit_code == 1 and "new version" in conflict.output

@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import String
 
 from api.models import User
+from api.models_scoring import CatalogVersion, Deduction, Measurement, Period, SchemeVersion
 from api.registry import RESOURCES
 from api.schemas.auth import UserCreate
+from api.schemas.scoring import DeductionCreate, MeasurementUpsert, PeriodCreate
+from scoring import Catalog, Scheme
 
 
 def _max_length(type_info: msgspec.inspect.Type) -> int | None:
@@ -27,6 +30,9 @@ def _max_length(type_info: msgspec.inspect.Type) -> int | None:
 
 
 CASES = [(r.create, r.model) for r in RESOURCES.values()] + [(r.update, r.model) for r in RESOURCES.values()] + [(UserCreate, User)]
+# Scoring: bodies, and the loaded documents whose code and names are stored in columns.
+CASES += [(PeriodCreate, Period), (MeasurementUpsert, Measurement), (DeductionCreate, Deduction),
+          (Catalog, CatalogVersion), (Scheme, SchemeVersion)]
 
 
 @pytest.mark.parametrize(("struct", "model"), CASES, ids=lambda v: getattr(v, "__name__", str(v)))

@@ -53,6 +53,8 @@ def random_case(catalog, seed, n_units=40, n_findings=600):
             kw = dict(level=rng.choice(ind.rule.levels).code, achievement=f"ach{rng.randrange(3)}")
         if isinstance(ind.rule, PerQuantity):
             kw = dict(quantity=rng.choice([0.5, 1.25, 3.3333, 7]))
+        if rng.random() < 0.1:
+            kw["points"] = rng.choice([0.0, 0.5, 2.25, 12.0])  # adjusted on review
         findings.append(Finding(
             id=f"f{n}", unit=rng.choice(units[: n_units // 2 + 1]).code, indicator=ind.code,
             count=rng.choice([1, 1, 1, 2, 5]), status=rng.choice(["proposed", "confirmed"]), **kw))

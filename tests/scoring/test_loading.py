@@ -258,3 +258,18 @@ def test_thousand_point_scale_takes_weights_as_percent():
     body = GOOD_ITEM.replace("points: 100\n", "weight: 100\n")
     cat = catalog(body, header)
     assert cat.items[0].max_points(cat.scale) == 1000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("code: [" + "[" * 100_000, "nested deeper than 64"),  # the C loader would overflow the stack
+        ("code:\n" + "- " * 100_000 + "x", "nested deeper than 64"),
+        ("a: &a [x, x, x]\nb: &b [*a, *a, *a]\nitems: [*b, *b]\n", "aliases"),  # a few bytes, many nodes
+    ],
+)
+def test_yaml_that_would_overwhelm_the_loader_is_refused_before_loading(text, message):
+    for decode, exc in ((decode_catalog, CatalogError), (decode_scheme, SchemeError)):
+        err = error_of(text, exc, decode)
+        assert message in err.message and err.path == "$"
+

@@ -262,3 +262,34 @@ def test_office_catalog_sub_items_explain():
     r = score_unit(cat, unit(entities=100), [finding("f", "registration.file_quality.beyond_authority")], period="p")
     reg = r.items[0]
     assert reg.sub_items[0].code == "registration.file_quality" and reg.sub_items[0].deducted == 2
+
+
+def test_points_adjusted_on_review_replace_the_rules():
+    adjusted = finding("f1", "work.err", count=3, points=1.5, status="confirmed")
+    p = propose(CAT, adjusted)
+    assert (p.points, p.explanation) == (1.5, "adjusted on review to 1.5 points")
+    r = score([adjusted], basis="confirmed")
+    assert r.total == 98.5 and item(r, "work").indicators[0].lines[0].points == 1.5
+    # A lower level adjusted above a higher one becomes the award that counts.
+    awards = [finding("a1", "bonus.award", level="province", achievement="x"),
+              finding("a2", "bonus.award", level="county", achievement="x", points=11)]
+    lines = item(score(awards), "bonus").indicators[0].lines
+    assert [(l.finding, l.counted) for l in lines] == [("a1", False), ("a2", True)]
+    assert score([finding("v", "work.veto", points=3)]).total == 100  # a veto has no points
+    # The rule still checks the finding: a per-quantity finding needs its quantity.
+    with pytest.raises(InputError, match="quantity"):
+        propose(CAT, finding("x", "work.late", points=1))
+
+
+def test_an_equal_copy_of_a_catalog_explains_its_sub_items_too():
+    import msgspec
+
+    from scoring import decode_catalog
+
+    cat = shipped_catalog("dongguan_branch_2010")
+    copy = decode_catalog(msgspec.json.encode(cat), "json")  # as api/ reads a stored version
+    assert copy == cat and copy is not cat
+    f = [finding("f", "registration.file_quality.beyond_authority")]
+    for c in (cat, copy):  # the second shares the first's cached index
+        sub = score_unit(c, unit(entities=100), f, period="p").items[0].sub_items[0]
+        assert sub.deducted == 2 and [i.code for i in sub.indicators][:1] == ["registration.file_quality.beyond_authority"]

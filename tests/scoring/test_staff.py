@@ -50,3 +50,8 @@ def test_confirmed_basis():
           finding("f2", "work.err", staff=("zhang",), status="confirmed")]
     assert totals(fs)["zhang"].points == 4
     assert totals(fs, basis="confirmed")["zhang"].points == 2
+
+
+def test_people_are_charged_the_adjusted_points():
+    t = totals([finding("f1", "work.err", count=3, staff=("li",), failed_to_deduct_by="head", points=1)])
+    assert t["li"].points == 1 and t["head"].points == 2

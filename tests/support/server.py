@@ -16,6 +16,8 @@ import httpx
 __all__ = ["LiveServer", "free_port", "start_server", "stop_server"]
 
 BIN = Path(sys.executable).parent
+# The checkout under test comes first, whichever checkout the virtualenv was installed from.
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def free_port() -> int:
@@ -48,7 +50,8 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 def start_server(data_dir: Path, database_url: str | None = None, *, workers: int = 1, demo: bool = True) -> LiveServer:
     """Migrate, load the demo (accounts captured from its output) and serve; waits for /readyz."""
-    env = {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING"}
+    pythonpath = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": pythonpath, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING"}
     if database_url:
         env["SPOTCHECK_DATABASE_URL"] = database_url
     _cli(env, "migrate")

@@ -1,0 +1,101 @@
+"""Measurements: rates and counts from the bureau's business systems, one per (period, unit,
+metric), feeding the catalog's target rules. Upserted one at a time or imported from CSV/XLSX
+(all or nothing, like the registry import). Functions never commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ValidationFailed
+from api.importing import ImportInvalid, chunks, parse_records, raise_if_errors, read_table
+from api.models_scoring import Measurement, Period
+from api.periods import catalog_of, check_assessed
+from api.schemas.registry import RowError
+from api.schemas.scoring import MeasurementImport, MeasurementOut, MeasurementUpsert
+from api.db import utcnow
+from scoring.index import catalog_index
+
+__all__ = ["upsert", "import_file", "measurement_out"]
+
+KEY = ("unit_code", "metric")
+
+
+def measurement_out(row: Measurement) -> MeasurementOut:
+    return MeasurementOut(period_code=row.period_code, unit_code=row.unit_code, metric=row.metric, value=row.value,
+                          elapsed=row.elapsed, source=row.source, recorded_by=row.recorded_by, recorded_at=row.recorded_at)
+
+
+async def _problems(session: AsyncSession, period: Period, rows: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """``(row index, field, message)`` for units the period does not assess and metrics its
+    catalog does not read."""
+    metrics = catalog_index(await catalog_of(session, period)).metrics
+    outside = await check_assessed(session, period, {r["unit_code"] for r in rows})
+    problems = []
+    for n, r in enumerate(rows):
+        if r["unit_code"] in outside:
+            problems.append((n, "unit_code", f"unit {r['unit_code']!r} is not assessed in period {period.code!r}"))
+        if r["metric"] not in metrics:
+            problems.append((n, "metric", f"catalog {period.catalog_code} v{period.catalog_version} reads no metric "
+                                          f"{r['metric']!r}; its metrics: {', '.join(metrics) or 'none'}"))
+    return problems
+
+
+async def upsert(session: AsyncSession, period: Period, data: MeasurementUpsert, recorded_by: str) -> Measurement:
+    """Set the unit's value of the metric in the period, with its source."""
+    values = {"unit_code": data.unit_code, "metric": data.metric}
+    problems = await _problems(session, period, [values])
+    if problems:
+        errors = [{"path": f"$.{field}", "message": message} for _, field, message in problems]
+        raise ValidationFailed(f"Invalid input: {errors[0]['path']}: {errors[0]['message']}", details=errors)
+    row = (await session.execute(select(Measurement).where(
+        Measurement.period_code == period.code, Measurement.unit_code == data.unit_code, Measurement.metric == data.metric,
+    ))).scalar_one_or_none()
+    if row is None:
+        row = Measurement(period_code=period.code, unit_code=data.unit_code, metric=data.metric)
+        session.add(row)
+    row.value, row.elapsed, row.source = data.value, data.elapsed, data.source
+    row.recorded_by, row.recorded_at = recorded_by, utcnow()
+    await session.flush()
+    return row
+
+
+async def import_file(session: AsyncSession, period: Period, data: bytes, recorded_by: str) -> MeasurementImport:
+    """Check every row, then upsert all of them; :class:`ImportInvalid` (nothing written) on
+    any problem. Columns: unit_code, metric, value, source and optionally elapsed."""
+    try:
+        header, body = read_table(data)
+    except ValueError as exc:
+        raise ImportInvalid([RowError(row=1, column=None, message=str(exc))], 1) from None
+    records, errors = parse_records(MeasurementUpsert, KEY, header, body)
+    if not errors and not records:
+        errors = [RowError(row=2, column=None, message="the file has no data rows")]
+    if records and not any(e.row == 1 for e in errors):
+        checkable = [(number, v) for number, v in records if all(isinstance(v.get(k), str) for k in KEY)]
+        problems = await _problems(session, period, [v for _, v in checkable])
+        errors += [RowError(row=checkable[n][0], column=field, message=message) for n, field, message in problems]
+    raise_if_errors(errors)
+    created, updated = await _apply(session, period, [v for _, v in records], recorded_by)
+    return MeasurementImport(period_code=period.code, rows=len(records), created=created, updated=updated)
+
+
+async def _apply(session: AsyncSession, period: Period, rows: list[dict[str, Any]], recorded_by: str) -> tuple[int, int]:
+    existing = dict(((u, m), i) for u, m, i in (await session.execute(
+        select(Measurement.unit_code, Measurement.metric, Measurement.id).where(Measurement.period_code == period.code)
+    )).all())
+    now = utcnow()
+    stamped = [{"value": r["value"], "elapsed": r.get("elapsed") or 1.0, "source": r["source"],
+                "recorded_by": recorded_by, "recorded_at": now, "key": (r["unit_code"], r["metric"])} for r in rows]
+    new = [{**{k: v for k, v in r.items() if k != "key"}, "period_code": period.code, "unit_code": r["key"][0],
+            "metric": r["key"][1]} for r in stamped if r["key"] not in existing]
+    old = [{**{k: v for k, v in r.items() if k != "key"}, "id": existing[r["key"]]} for r in stamped if r["key"] in existing]
+    for chunk in chunks(new):
+        await session.execute(insert(Measurement), chunk)
+    for chunk in chunks(old):
+        await session.execute(update(Measurement), chunk)
+    await session.flush()
+    return len(new), len(old)
+

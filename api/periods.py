@@ -1,0 +1,100 @@
+"""Assessment periods: opening one pins the catalog and scheme versions in force.
+
+Issue 7 adds locking and publication; here a period is opened and read, and writes into it
+(measurements, deductions) require it to be open. Functions never commit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import documents
+from api.errors import Conflict, NotFound, ValidationFailed
+from api.importing import chunks
+from api.models import Unit
+from api.models_scoring import Period
+from api.registry import missing_units
+from api.schemas.scoring import PeriodCreate, PeriodOut
+from scoring import Catalog, Scheme
+
+__all__ = ["create_period", "get_period", "open_period", "period_out", "assessed_units",
+           "check_assessed", "catalog_of", "scheme_of"]
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"Invalid input: $.{field}: {message}", details=[{"path": f"$.{field}", "message": message}])
+
+
+def period_out(row: Period) -> PeriodOut:
+    return PeriodOut(code=row.code, name=row.name, starts_on=row.starts_on, ends_on=row.ends_on,
+                     status=row.status, catalog_code=row.catalog_code, catalog_version=row.catalog_version,  # type: ignore[arg-type]
+                     scheme_code=row.scheme_code, scheme_version=row.scheme_version, unit_kind=row.unit_kind,  # type: ignore[arg-type]
+                     parent_code=row.parent_code, opened_by=row.opened_by, created_at=row.created_at)
+
+
+async def create_period(session: AsyncSession, data: PeriodCreate, opened_by: str) -> Period:
+    """Open a period with the given (default: latest loaded) catalog and scheme versions."""
+    if (await session.execute(select(Period.id).where(Period.code == data.code))).first():
+        raise Conflict(f"A period {data.code!r} already exists.", code="ALREADY_EXISTS", details={"code": data.code})
+    if data.ends_on < data.starts_on:
+        raise _invalid("ends_on", "the period ends before it starts")
+    catalog = await documents.latest(session, documents.CATALOGS, data.catalog_code, data.catalog_version)
+    scheme = await documents.latest(session, documents.SCHEMES, data.scheme_code, data.scheme_version)
+    if documents.parse_scheme(scheme.document).subject != "unit":
+        raise _invalid("scheme_code", "a period scores units: the scheme's subject must be 'unit'")
+    if data.parent_code and await missing_units(session, {data.parent_code}):
+        raise _invalid("parent_code", f"no unit with code {data.parent_code!r}")
+    row = Period(code=data.code, name=data.name, starts_on=data.starts_on, ends_on=data.ends_on, status="open",
+                 catalog_code=catalog.code, catalog_version=catalog.version, scheme_code=scheme.code,
+                 scheme_version=scheme.version, unit_kind=data.unit_kind, parent_code=data.parent_code,
+                 opened_by=opened_by)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_period(session: AsyncSession, code: str) -> Period:
+    row = (await session.execute(select(Period).where(Period.code == code))).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"No period {code!r}.", details={"period": code})
+    return row
+
+
+async def open_period(session: AsyncSession, code: str) -> Period:
+    """The period ``code``, which must still take measurements and deductions."""
+    row = await get_period(session, code)
+    if row.status != "open":
+        raise Conflict(f"Period {code!r} is {row.status}; its data can no longer change.",
+                       details={"period": code, "status": row.status})
+    return row
+
+
+def _assessed(period: Period) -> list[ColumnElement[bool]]:
+    filters = [Unit.kind == period.unit_kind]
+    if period.parent_code is not None:
+        filters.append(Unit.parent_code == period.parent_code)
+    return filters
+
+
+async def assessed_units(session: AsyncSession, period: Period) -> list[Unit]:
+    """The units a period assesses, by code."""
+    return list((await session.execute(select(Unit).where(*_assessed(period)).order_by(Unit.code))).scalars())
+
+
+async def check_assessed(session: AsyncSession, period: Period, codes: set[str]) -> set[str]:
+    """Which of ``codes`` the period does not assess (unknown units included)."""
+    found: set[str] = set()
+    for chunk in chunks(sorted(codes)):
+        found.update((await session.execute(select(Unit.code).where(Unit.code.in_(chunk), *_assessed(period)))).scalars())
+    return codes - found
+
+
+async def catalog_of(session: AsyncSession, period: Period) -> Catalog:
+    row = await documents.get(session, documents.CATALOGS, period.catalog_code, period.catalog_version)
+    return documents.parse_catalog(row.document)
+
+
+async def scheme_of(session: AsyncSession, period: Period) -> Scheme:
+    row = await documents.get(session, documents.SCHEMES, period.scheme_code, period.scheme_version)
+    return documents.parse_scheme(row.document)
