@@ -20,6 +20,7 @@ from api import __version__
 from api.controllers.auth import AuthController
 from api.controllers.conflicts import ConflictController
 from api.controllers.draws import DrawController
+from api.controllers.field import CheckInController, FindingController, SyncController
 from api.controllers.documents import CatalogController, SchemeController
 from api.controllers.health import HealthController
 from api.controllers.plans import PlanController
@@ -32,6 +33,9 @@ from api.controllers.users import UserController
 from api.db import make_engine, make_sessionmaker
 from api.deps import provide_session, provide_settings
 from api.errors import exception_handlers
+from api.field_facts import FieldFacts
+from api.field_ops import FieldWriter
+from api.group_commit import GroupCommit
 from api.openapi import document_errors
 from api.logs import configure_logging, request_id_middleware
 from api.security import PrincipalCache, make_jwt_auth
@@ -49,9 +53,13 @@ def create_app(settings: Settings) -> Litestar:
         engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.field_writer = FieldWriter(settings, FieldFacts())
+        app.state.writer = GroupCommit(app.state.sessionmaker, app.state.field_writer.handlers())
+        await app.state.writer.start()
         try:
             yield
         finally:
+            await app.state.writer.stop()
             await engine.dispose()
 
     app = Litestar(
@@ -68,6 +76,9 @@ def create_app(settings: Settings) -> Litestar:
             TaskController,
             MyTaskController,
             ConflictController,
+            FindingController,
+            CheckInController,
+            SyncController,
             CatalogController,
             SchemeController,
             make_period_controller(settings.import_max_bytes),

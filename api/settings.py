@@ -48,6 +48,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     Logout, disabling or a role change take effect at once on the worker that handles
     them and within this delay on the others."""
 
+    checkin_radius_m: float = 300.0
+    """``SPOTCHECK_CHECKIN_RADIUS_M``. A check-in farther than this from the unit's registered
+    position (plus the phone's reported accuracy) is flagged ``far_from_unit``."""
+
+    clock_skew_seconds: float = 300.0
+    """``SPOTCHECK_CLOCK_SKEW_SECONDS``. A device clock farther than this from the server's is
+    flagged ``clock_skew`` on check-in."""
+
     login_max_failures: int = 5
     """``SPOTCHECK_LOGIN_MAX_FAILURES``. Consecutive failed logins before a username is locked."""
 

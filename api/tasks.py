@@ -55,12 +55,12 @@ async def get_task(session: AsyncSession, p: Principal, task_id: uuid.UUID) -> T
 
 
 async def task_page(session: AsyncSession, p: Principal, filters: Sequence[ColumnElement[bool]], *,
-                    limit: int, offset: int) -> dict[str, Any]:
+                    limit: int, offset: int, order: str = "due") -> dict[str, Any]:
+    """A page of the tasks ``p`` may see; ``order`` "due" for people, "updated" for sync."""
     where = [visible_tasks(p), *filters]
     total = (await session.execute(select(func.count()).select_from(Task).where(*where))).scalar_one()
-    rows = (await session.execute(
-        _select().where(*where).order_by(Task.due_from, Task.plan_id, Task.draw_rank, Task.kind).limit(limit).offset(offset)
-    )).all()
+    ordering = (Task.updated_at, Task.id) if order == "updated" else (Task.due_from, Task.plan_id, Task.draw_rank, Task.kind)
+    rows = (await session.execute(_select().where(*where).order_by(*ordering).limit(limit).offset(offset))).all()
     return {"items": [task_out(*r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 

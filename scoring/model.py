@@ -192,6 +192,8 @@ class Indicator(_Node):
     name_en: Name
     rule: Rule
     description: str = ""
+    #: The kinds of spot-check task whose findings may cite this indicator; empty: any kind.
+    task_kinds: tuple[Literal["file_review", "field_visit", "callback"], ...] = ()
 
 
 class SubItem(_Node):

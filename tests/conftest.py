@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db import Base, make_engine, make_sessionmaker
 from api.migrate import upgrade
-from api.models import Unit
 from api.settings import Settings
 from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
 
@@ -65,8 +64,12 @@ async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession
     The database is emptied first."""
     engine = make_engine(database_url, pool_size=2)
     async with engine.begin() as connection:
-        # Units refer to units: unlink them first so row order cannot trip the key.
-        await connection.execute(update(Unit).values(parent_code=None))
+        # Rows referring to rows of their own table (units to parents, findings to the ones
+        # they supersede) are unlinked first, so deletion order cannot trip the key.
+        for table in Base.metadata.sorted_tables:
+            for fk in table.foreign_keys:
+                if fk.column.table is table and fk.parent.nullable:
+                    await connection.execute(update(table).values({fk.parent.name: None}))
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(delete(table))
     try:

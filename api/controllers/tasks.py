@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from litestar import Controller, Request, get
+import msgspec
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import ResponseHeader
+from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from litestar.params import FromPath, FromQuery
-from sqlalchemy import exists
+from sqlalchemy import exists, func, select
 
 from api.controllers.params import Limit, Offset
 from api.deps import DB
@@ -15,9 +21,13 @@ from api.models_draws import Task, TaskInspector
 from api.schemas.common import Page
 from api.schemas.plans import TaskKind, TaskOut, TaskStatus
 from api.security import Principal, requires
-from api.tasks import get_task, task_page
+from api.db import utcnow
+from api.tasks import get_task, task_page, visible_tasks
 
-__all__ = ["TaskController", "MyTaskController"]
+__all__ = ["MyTaskController", "TaskController", "TaskFeed"]
+
+# Re-sent before a cursor: a transaction that commits late may carry an earlier updated_at.
+SINCE_OVERLAP = timedelta(seconds=5)
 
 Req = Request[Principal, Any, Any]
 
@@ -51,13 +61,47 @@ class TaskController(Controller):
         return await get_task(db, request.user, task_id)
 
 
+class TaskFeed(msgspec.Struct, kw_only=True):
+    """A phone's task list: the changed tasks since its cursor, and the next cursor."""
+
+    items: list[TaskOut]
+    total: int
+    limit: int
+    offset: int
+    next_since: datetime | None
+    server_time: datetime
+
+
 class MyTaskController(Controller):
     path = "/api/v1/me/tasks"
     tags = ["tasks"]
     guards = [requires("inspector")]
 
-    @get("/", operation_id="listMyTasks", summary="The inspector's own task list")
+    @get(
+        "/", operation_id="listMyTasks", summary="The inspector's own task list, for phones on slow links",
+        description=(
+            "Send the `ETag` of the last answer as `If-None-Match`: an unchanged list is a bodiless 304. "
+            f"With `since` (the last `next_since`), only tasks changed since then come back; the server "
+            f"re-sends the {int(SINCE_OVERLAP.total_seconds())} s before the cursor so a change committed "
+            "late is never missed, and the phone de-duplicates by id and `updated_at`."
+        ),
+        response_headers=[ResponseHeader(name="ETag", description="Version of this list", documentation_only=True)],
+    )
     async def my_tasks(self, request: Req, db: DB, status: FromQuery[TaskStatus | None] = None,
-                       limit: Limit = 100, offset: Offset = 0) -> Page[TaskOut]:
+                       since: FromQuery[datetime | None] = None, limit: Limit = 100, offset: Offset = 0) -> Response[TaskFeed]:
         filters = [Task.status == status] if status else []
-        return Page(**await task_page(db, request.user, filters, limit=limit, offset=offset))
+        if since is not None:
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=timezone.utc)
+            filters.append(Task.updated_at > since - SINCE_OVERLAP)
+        count, newest = (await db.execute(
+            select(func.count(), func.max(Task.updated_at)).select_from(Task).where(visible_tasks(request.user), *filters)
+        )).one()
+        key = f"{request.user.username}|{count}|{newest}|{status}|{since}|{limit}|{offset}"
+        etag = f'W/"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        page = await task_page(db, request.user, filters, limit=limit, offset=offset, order="updated")
+        items = page["items"]
+        feed = TaskFeed(**page, next_since=max((t.updated_at for t in items), default=since), server_time=utcnow())
+        return Response(content=feed, headers={"ETag": etag})

@@ -30,6 +30,32 @@ async def login(client: AsyncTestClient[Litestar], username: str, password: str 
     return auth(response.json()["access_token"])
 
 
+async def add_users_with_tokens(app: Litestar, db: async_sessionmaker[AsyncSession], names: list[str], role: str) -> dict[str, dict[str, str]]:
+    """Many accounts at once, with tokens minted directly (no argon2 per account or login)."""
+    from sqlalchemy import insert, select
+
+    from api.models import User
+    from api.security import issue_token
+
+    async with db() as session:
+        await session.execute(insert(User), [{"username": n, "role": role, "password_hash": _shared_hash(), "active": True,
+                                               "token_version": 0} for n in names])
+        await session.commit()
+        users = (await session.execute(select(User).where(User.username.in_(names)))).scalars().all()
+    return {u.username: auth(issue_token(app.state.jwt_auth, app.state.settings, u)[0]) for u in users}
+
+
+_HASH: list[str] = []
+
+
+def _shared_hash() -> str:
+    from api.security import hash_password
+
+    if not _HASH:
+        _HASH.append(hash_password(PASSWORD))
+    return _HASH[0]
+
+
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -1,0 +1,197 @@
+"""Field work from phones: check-ins, findings, submission and batch sync.
+
+Writes go through the worker's group-commit writer (api/group_commit.py), which answers
+only after the commit. Ids come from the phone, so every write is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Sequence
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy import exists, func, select
+
+from api.controllers.params import Limit, Offset
+from api.db import utcnow
+from api.deps import DB
+from api.errors import ApiError, Conflict, ErrorBody, NotFound, ValidationFailed
+from api.field_ops import CheckInOp, FindingOp, SubmitOp, check_in_out, finding_out
+from api.models_draws import Task, TaskInspector
+from api.models_field import CheckIn, Finding
+from api.models_scoring import Deduction
+from api.schemas.common import Page
+from api.schemas.field import (
+    CheckInCreate, CheckInOperation, CheckInOut, FindingCreate, FindingOperation, FindingOut, FindingUpdate,
+    SubmitOperation, SyncOperation, SyncRequest, SyncResponse, SyncResult,
+)
+from api.schemas.plans import TaskOut
+from api.security import Principal, requires
+from api.tasks import get_task
+
+__all__ = ["CheckInController", "FindingController", "SyncController"]
+
+Req = Request[Principal, Any, Any]
+INSPECTORS = requires("inspector")
+
+
+def _created(result: tuple[Any, bool]) -> Response[Any]:
+    body, new = result
+    return Response(content=body, status_code=HTTP_201_CREATED if new else HTTP_200_OK)
+
+
+def _finding_scope(p: Principal) -> Any:
+    """Chiefs see every finding; an inspector those of their team's tasks; units none
+    (they see confirmed deductions once reviewed, not the field notes)."""
+    if p.role in ("admin", "chief"):
+        return None
+    return exists().where(TaskInspector.task_id == Finding.task_id, TaskInspector.username == p.username)
+
+
+async def _finding(db: DB, p: Principal, finding_id: uuid.UUID) -> Finding:
+    query = select(Finding).where(Finding.id == finding_id)
+    if (scope := _finding_scope(p)) is not None:
+        query = query.where(scope)
+    row = (await db.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such finding.", details={"id": str(finding_id)})
+    return row
+
+
+async def _with_points(db: DB, rows: Sequence[Finding]) -> list[FindingOut]:
+    ids = {r.deduction_id for r in rows if r.deduction_id}
+    points = dict((await db.execute(select(Deduction.id, Deduction.points).where(Deduction.id.in_(ids)))).all()) if ids else {}
+    return [finding_out(r, points.get(r.deduction_id)) for r in rows]
+
+
+class FindingController(Controller):
+    path = "/api/v1/findings"
+    tags = ["field"]
+    guards = [requires("admin", "chief", "inspector")]
+
+    @post("/", operation_id="createFinding", guards=[INSPECTORS], status_code=HTTP_201_CREATED,
+          summary="Log a finding (idempotent: the phone chooses the id)",
+          description="201 when stored, 200 when the same id and body were stored before, 409 when the id is used by another finding.")
+    async def create(self, request: Req, data: JSONBody[FindingCreate], state: State) -> Response[FindingOut]:
+        return _created(await state.writer.submit("finding", FindingOp(request.user, data)))
+
+    @get("/", operation_id="listFindings", summary="Findings the caller may see")
+    async def list_findings(self, request: Req, db: DB, task_id: FromQuery[uuid.UUID | None] = None,
+                            inspector: FromQuery[str | None] = None, limit: Limit = 100, offset: Offset = 0) -> Page[FindingOut]:
+        where = [c for c in (_finding_scope(request.user),
+                             Finding.task_id == task_id if task_id else None,
+                             Finding.inspector == inspector if inspector else None) if c is not None]
+        total = (await db.execute(select(func.count()).select_from(Finding).where(*where))).scalar_one()
+        rows = (await db.execute(select(Finding).where(*where).order_by(Finding.created_at, Finding.id).limit(limit).offset(offset))).scalars().all()
+        return Page(items=await _with_points(db, rows), total=total, limit=limit, offset=offset)
+
+    @get("/{finding_id:uuid}", operation_id="getFinding", summary="Read a finding")
+    async def read(self, request: Req, finding_id: FromPath[uuid.UUID], db: DB) -> FindingOut:
+        return (await _with_points(db, [await _finding(db, request.user, finding_id)]))[0]
+
+    @patch("/{finding_id:uuid}", operation_id="updateFinding", guards=[INSPECTORS],
+           summary="Edit a finding while its task is not submitted")
+    async def update(self, request: Req, finding_id: FromPath[uuid.UUID], data: JSONBody[FindingUpdate], db: DB,
+                     state: State) -> FindingOut:
+        row = await _finding(db, request.user, finding_id)
+        task = await db.get(Task, row.task_id, with_for_update=True)
+        if task is None or task.status not in ("assigned", "in_progress"):
+            raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
+                           code="TASK_SUBMITTED")
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        merged = msgspec.structs.replace(_as_create(row), **changes)
+        await state.field_writer.reprice(db, request.user, row, merged)
+        await db.commit()
+        return (await _with_points(db, [row]))[0]
+
+
+def _as_create(row: Finding) -> FindingCreate:
+    return FindingCreate(id=row.id, task_id=row.task_id, indicator=row.indicator, recorded_at=row.recorded_at,
+                         count=row.count, quantity=row.quantity, level=row.level, achievement=row.achievement,
+                         note=row.note, case_file=row.case_file, staff=list(row.staff),
+                         evidence_ids=[uuid.UUID(str(e)) for e in row.evidence_ids], supersedes=row.supersedes)
+
+
+class CheckInController(Controller):
+    path = "/api/v1/tasks/{task_id:uuid}"
+    tags = ["field"]
+
+    @post("/check-ins", operation_id="checkIn", guards=[INSPECTORS], status_code=HTTP_201_CREATED,
+          summary="Check in (or out) on site; distance and clock are checked and flagged")
+    async def check_in(self, request: Req, task_id: FromPath[uuid.UUID], data: JSONBody[CheckInCreate], state: State) -> Response[CheckInOut]:
+        return _created(await state.writer.submit("check_in", CheckInOp(request.user, task_id, data)))
+
+    @get("/check-ins", operation_id="listCheckIns", guards=[requires("admin", "chief", "inspector")],
+         summary="The task's check-ins")
+    async def list_check_ins(self, request: Req, task_id: FromPath[uuid.UUID], db: DB) -> list[CheckInOut]:
+        await get_task(db, request.user, task_id)
+        rows = (await db.execute(select(CheckIn).where(CheckIn.task_id == task_id).order_by(CheckIn.server_time, CheckIn.id))).scalars()
+        return [check_in_out(r) for r in rows]
+
+    @post("/submit", operation_id="submitTask", guards=[INSPECTORS], status_code=HTTP_200_OK,
+          summary="Submit the task: its findings freeze (idempotent)")
+    async def submit(self, request: Req, task_id: FromPath[uuid.UUID], db: DB, state: State) -> TaskOut:
+        await state.writer.submit("submit", SubmitOp(request.user, task_id))
+        return await get_task(db, request.user, task_id)
+
+
+def _error(exc: Exception) -> tuple[int, ErrorBody]:
+    if isinstance(exc, ApiError):
+        return exc.status_code, ErrorBody(exc.code, exc.message, exc.details)
+    return 500, ErrorBody("INTERNAL_ERROR", "This operation could not be applied; retry it.")
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["field"]
+    guards = [INSPECTORS]
+
+    @post("/", operation_id="sync", status_code=HTTP_200_OK, summary="Apply up to 500 queued operations, each answered alone")
+    async def sync(self, request: Req, data: JSONBody[SyncRequest], state: State) -> SyncResponse:
+        results: list[SyncResult | None] = [None] * len(data.operations)
+        runs: list[tuple[str, list[tuple[int, Any]]]] = []
+        for index, raw in enumerate(data.operations):
+            try:
+                operation = msgspec.convert(raw, SyncOperation)
+            except msgspec.ValidationError as exc:
+                message = str(exc)
+                results[index] = SyncResult(index=index, op=raw.get("op") if isinstance(raw.get("op"), str) else None,
+                                            status=422, error=ErrorBody("VALIDATION_ERROR", f"Invalid operation: {message}",
+                                                                        [{"path": message.rsplit("`", 2)[-2] if "`$" in message else "$", "message": message.split(" - at ")[0]}]))
+                continue
+            kind, op = _operation(request.user, operation)
+            if runs and runs[-1][0] == kind:
+                runs[-1][1].append((index, op))
+            else:
+                runs.append((kind, [(index, op)]))
+        # Consecutive operations of one kind go together; kinds stay in the phone's order,
+        # so a finding queued before a submission is stored before the task freezes.
+        for kind, items in runs:
+            outcomes = await asyncio.gather(*(state.writer.submit(kind, op) for _, op in items), return_exceptions=True)
+            for (index, _), outcome in zip(items, outcomes):
+                results[index] = _result(index, kind, outcome)
+        return SyncResponse(server_time=utcnow(), results=[r for r in results if r is not None])
+
+
+def _operation(principal: Principal, operation: SyncOperation) -> tuple[str, Any]:
+    if isinstance(operation, FindingOperation):
+        return "finding", FindingOp(principal, operation.finding)
+    if isinstance(operation, CheckInOperation):
+        return "check_in", CheckInOp(principal, operation.task_id, operation.check_in)
+    assert isinstance(operation, SubmitOperation)
+    return "submit", SubmitOp(principal, operation.task_id)
+
+
+def _result(index: int, kind: str, outcome: Any) -> SyncResult:
+    if isinstance(outcome, BaseException):
+        status, error = _error(outcome) if isinstance(outcome, Exception) else (500, None)
+        return SyncResult(index=index, op=kind, status=status, error=error)
+    if kind == "submit":
+        return SyncResult(index=index, op=kind, status=200, result={"task_id": str(outcome), "status": "submitted"})
+    body, new = outcome
+    return SyncResult(index=index, op=kind, status=201 if new else 200, result=msgspec.to_builtins(body))

@@ -1,0 +1,108 @@
+"""What the field hot path knows without asking the database every time.
+
+A task's team, unit, kind, sampled case files and period never change after the draw, and
+a loaded catalog version never changes at all; each worker keeps them once read. What does
+change (task status, period status) is read once per batch by the handlers.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import documents
+from api.models import Unit
+from api.models_draws import Plan, Task, TaskInspector
+from api.models_scoring import Period
+from scoring import Catalog, Indicator
+
+__all__ = ["FieldFacts", "TaskFacts", "UnitFacts"]
+
+MAX_TASKS = 100_000
+UNIT_TTL = 60.0  # the registry (tiers, parents, positions) changes rarely; a minute is current enough
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFacts:
+    id: uuid.UUID
+    unit_code: str
+    kind: str
+    case_files: frozenset[str]
+    team: frozenset[str]
+    period: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFacts:
+    code: str
+    kind: str
+    tier: int | None
+    parent_code: str | None
+    lat: float | None
+    lon: float | None
+
+
+def _indicators(catalog: Catalog) -> dict[str, Indicator]:
+    found: dict[str, Indicator] = {}
+    for item in catalog.items:
+        for indicator in item.indicators:
+            found[indicator.code] = indicator
+        for sub in item.sub_items:
+            for indicator in sub.indicators:
+                found[indicator.code] = indicator
+    return found
+
+
+class FieldFacts:
+    def __init__(self) -> None:
+        self._tasks: dict[uuid.UUID, TaskFacts] = {}
+        self._catalogs: dict[tuple[str, int], tuple[Catalog, dict[str, Indicator]]] = {}
+        self._units: dict[str, tuple[float, UnitFacts]] = {}
+
+    async def tasks(self, session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TaskFacts]:
+        wanted = set(ids)
+        missing = [i for i in wanted if i not in self._tasks]
+        if missing:
+            rows = (await session.execute(
+                select(Task.id, Task.unit_code, Task.kind, Task.case_files, Plan.period)
+                .join(Plan, Plan.id == Task.plan_id).where(Task.id.in_(missing))
+            )).all()
+            teams: dict[uuid.UUID, set[str]] = {}
+            for task_id, username in (await session.execute(
+                select(TaskInspector.task_id, TaskInspector.username).where(TaskInspector.task_id.in_(missing))
+            )).all():
+                teams.setdefault(task_id, set()).add(username)
+            if len(self._tasks) > MAX_TASKS:
+                self._tasks.clear()
+            for task_id, unit_code, kind, files, period in rows:
+                self._tasks[task_id] = TaskFacts(task_id, unit_code, kind, frozenset(files), frozenset(teams.get(task_id, ())), period)
+        return {i: self._tasks[i] for i in wanted if i in self._tasks}
+
+    async def catalog(self, session: AsyncSession, period: Period) -> tuple[Catalog, dict[str, Indicator]]:
+        key = (period.catalog_code, period.catalog_version)
+        if key not in self._catalogs:
+            row = await documents.get(session, documents.CATALOGS, *key)
+            catalog = documents.parse_catalog(row.document)
+            self._catalogs[key] = (catalog, _indicators(catalog))
+        return self._catalogs[key]
+
+    async def units(self, session: AsyncSession, codes: Iterable[str]) -> dict[str, UnitFacts]:
+        """Units by code, with their ancestors (to charge a finding to the assessed office)."""
+        now = time.monotonic()
+        found: dict[str, UnitFacts] = {}
+        todo = set(codes)
+        while todo:
+            missing = [c for c in todo if c not in self._units or self._units[c][0] < now]
+            if missing:
+                for u in (await session.execute(select(Unit).where(Unit.code.in_(missing)))).scalars():
+                    self._units[u.code] = (now + UNIT_TTL, UnitFacts(u.code, u.kind, u.tier, u.parent_code, u.lat, u.lon))
+            for code in todo:
+                if code in self._units:
+                    found[code] = self._units[code][1]
+            todo = {f.parent_code for f in found.values() if f.parent_code and f.parent_code not in found}
+        return found

@@ -1,0 +1,353 @@
+"""Batch handlers of field writes, run by the group-commit writer (api/group_commit.py).
+
+Each handler takes the operations queued in one batch, checks them with a few set-based
+queries (what may change: task and period status; what may not comes from FieldFacts),
+writes the good ones with lean inserts, and returns one outcome per operation: a result,
+or the ApiError for that operation alone.
+
+Idempotency: the phone creates every id. A repeated operation (same id, same body) returns
+the stored record; the same id with another body is a 409. Inserts use ON CONFLICT DO
+NOTHING, so two workers racing on one id cannot store it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Sequence
+
+import msgspec
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import utcnow
+from api.errors import ApiError, Conflict, NotFound, ValidationFailed
+from api.field_facts import FieldFacts, TaskFacts, UnitFacts
+from api.models_draws import Task
+from api.models_field import CheckIn, Finding
+from api.models_scoring import Deduction, Period
+from api.schemas.field import CheckInCreate, CheckInOut, FindingCreate, FindingOut
+from api.security import Principal
+from api.settings import Settings
+from evidence import haversine_m
+from scoring import Finding as ScoredFinding
+from scoring import Catalog, Indicator, ScoringError, propose
+from scoring import Unit as ScoredUnit
+
+__all__ = ["CheckInOp", "FieldWriter", "FindingOp", "SubmitOp", "body_digest", "finding_out"]
+
+OPEN_TASK = ("assigned", "in_progress")
+DONE_TASK = ("submitted", "reviewed")
+
+
+@dataclass(frozen=True, slots=True)
+class FindingOp:
+    principal: Principal
+    data: FindingCreate
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInOp:
+    principal: Principal
+    task_id: uuid.UUID
+    data: CheckInCreate
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOp:
+    principal: Principal
+    task_id: uuid.UUID
+
+
+def body_digest(data: msgspec.Struct, *extra: str) -> str:
+    """SHA-256 of the decoded body (so key order and defaults spelled out do not matter)."""
+    return hashlib.sha256(msgspec.json.encode(data) + "".join(extra).encode()).hexdigest()
+
+
+def finding_out(row: Any, points: float | None) -> FindingOut:
+    return FindingOut(
+        id=row.id, task_id=row.task_id, inspector=row.inspector, indicator=row.indicator, count=row.count,
+        quantity=row.quantity, level=row.level, achievement=row.achievement, note=row.note, case_file=row.case_file,
+        staff=list(row.staff), evidence_ids=[uuid.UUID(str(e)) for e in row.evidence_ids], recorded_at=row.recorded_at,
+        received_at=row.created_at, supersedes=row.supersedes, superseded_by=row.superseded_by,
+        charged_unit=row.charged_unit, deduction_id=row.deduction_id, points=points, updated_at=row.updated_at,
+    )
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.bind.dialect.name
+    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
+
+
+def _bad(path: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"Invalid input: {path}: {message}", details=[{"path": path, "message": message}])
+
+
+def _no_task(task_id: uuid.UUID) -> NotFound:
+    return NotFound("No such task.", details={"task_id": str(task_id)})
+
+
+class FieldWriter:
+    """The three batch handlers, sharing one worker's FieldFacts and the settings."""
+
+    def __init__(self, settings: Settings, facts: FieldFacts) -> None:
+        self.settings = settings
+        self.facts = facts
+
+    def handlers(self) -> dict[str, Any]:
+        return {"finding": self.findings, "check_in": self.check_ins, "submit": self.submissions}
+
+    async def _statuses(self, session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        return dict((await session.execute(select(Task.id, Task.status).where(Task.id.in_(ids)))).all()) if ids else {}
+
+    async def _team_task(self, session: AsyncSession, principal: Principal, task_id: uuid.UUID,
+                         tasks: dict[uuid.UUID, TaskFacts]) -> TaskFacts:
+        task = tasks.get(task_id)
+        # An inspector off the team must not learn the task exists: 404, as for a missing one.
+        if task is None or principal.username not in task.team:
+            raise _no_task(task_id)
+        return task
+
+    # -- findings ---------------------------------------------------------------------------
+
+    async def findings(self, session: AsyncSession, ops: Sequence[FindingOp]) -> list[Any]:
+        digests = [body_digest(op.data) for op in ops]
+        ids = {op.data.id for op in ops}
+        existing = {r.id: r for r in (await session.execute(select(Finding).where(Finding.id.in_(ids)))).scalars()}
+        tasks = await self.facts.tasks(session, {op.data.task_id for op in ops})
+        statuses = await self._statuses(session, set(tasks))
+        periods = {p.code: p for p in (await session.execute(
+            select(Period).where(Period.code.in_({t.period for t in tasks.values() if t.period}))
+        )).scalars()}
+        targets = {r.id: r for r in (await session.execute(
+            select(Finding).where(Finding.id.in_({op.data.supersedes for op in ops if op.data.supersedes}))
+        )).scalars()}
+        units = await self.facts.units(session, {t.unit_code for t in tasks.values()})
+        catalogs = {code: await self.facts.catalog(session, period) for code, period in periods.items()}
+        now = utcnow()
+        outcomes: list[Any] = []
+        rows: list[dict[str, Any]] = []
+        deductions: list[dict[str, Any]] = []
+        superseding: list[tuple[uuid.UUID, uuid.UUID]] = []
+        seen: dict[uuid.UUID, str] = {}
+        for op, digest in zip(ops, digests):
+            data = op.data
+            try:
+                if data.id in existing or data.id in seen:
+                    stored = existing[data.id].body_sha256 if data.id in existing else seen[data.id]
+                    if stored != digest:
+                        raise Conflict("This finding id is already used for a different finding.",
+                                       code="FINDING_ID_REUSED", details={"id": str(data.id)})
+                    outcomes.append(("existing", data.id))
+                    continue
+                task = await self._team_task(session, op.principal, data.task_id, tasks)
+                status = statuses[task.id]
+                target = None
+                if data.supersedes is not None:
+                    target = targets.get(data.supersedes)
+                    if target is None or target.task_id != task.id:
+                        raise _bad("$.supersedes", "no finding of this task with that id")
+                    if target.superseded_by is not None or any(s == target.id for s, _ in superseding):
+                        raise Conflict("That finding is already superseded.", code="ALREADY_SUPERSEDED",
+                                       details={"superseded_by": str(target.superseded_by)})
+                if status == "reviewed":
+                    raise Conflict("The task has been reviewed; its findings are final.", code="TASK_REVIEWED")
+                if status == "submitted" and target is None:
+                    raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
+                                   code="TASK_SUBMITTED")
+                row, deduction = self._finding_rows(op, digest, task, periods, catalogs, units, now)
+                rows.append(row)
+                deductions.append(deduction)
+                if target is not None:
+                    superseding.append((target.id, data.id))
+                seen[data.id] = digest
+                outcomes.append(("new", data.id))
+            except ApiError as exc:
+                outcomes.append(exc)
+        if rows:
+            await session.execute(_insert(session, Finding), rows)
+        if deductions:
+            await session.execute(insert(Deduction), deductions)
+        for old, new in superseding:
+            await session.execute(update(Finding).where(Finding.id == old).values(superseded_by=new, updated_at=now))
+            # The superseded finding's proposal no longer stands; a reviewed one is untouched.
+            await session.execute(update(Deduction).where(Deduction.finding_id == old, Deduction.status == "proposed")
+                                  .values(status="rejected", updated_at=now))
+        return await self._finding_results(session, outcomes, {r["id"]: r["body_sha256"] for r in rows})
+
+    def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, Period],
+                      catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]], units: dict[str, UnitFacts],
+                      now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        data = op.data
+        if task.period is None or task.period not in periods:
+            raise _bad("$.task_id", "the task's plan belongs to no period, so findings cannot be scored")
+        period = periods[task.period]
+        if period.status != "open":
+            raise Conflict(f"Period {period.code!r} is {period.status}; it takes no more findings.",
+                           code="PERIOD_LOCKED", details={"period": period.code})
+        catalog, indicators = catalogs[period.code]
+        indicator = indicators.get(data.indicator)
+        if indicator is None:
+            raise _bad("$.indicator", f"no indicator {data.indicator!r} in catalog {catalog.code} v{catalog.version}")
+        if indicator.task_kinds and task.kind not in indicator.task_kinds:
+            raise _bad("$.indicator", f"indicator {data.indicator!r} does not apply to a {task.kind} task")
+        if data.case_file is not None and data.case_file not in task.case_files:
+            raise _bad("$.case_file", f"case file {data.case_file!r} was not sampled for this task")
+        charged = self._charged_unit(period, task.unit_code, units)
+        finding = ScoredFinding(id=str(data.id), unit=charged.code, indicator=data.indicator, count=data.count,
+                                quantity=data.quantity, level=data.level, achievement=data.achievement, staff=tuple(data.staff))
+        try:
+            proposal = propose(catalog, finding, ScoredUnit(code=charged.code, tier=charged.tier))
+        except ScoringError as exc:
+            raise _bad("$.indicator", str(exc)) from None
+        deduction_id = uuid.uuid4()
+        row = {
+            "id": data.id, "task_id": task.id, "inspector": op.principal.username, "indicator": data.indicator,
+            "count": data.count, "quantity": data.quantity, "level": data.level, "achievement": data.achievement,
+            "note": data.note, "case_file": data.case_file, "staff": list(data.staff),
+            "evidence_ids": [str(e) for e in data.evidence_ids], "recorded_at": data.recorded_at,
+            "supersedes": data.supersedes, "superseded_by": None, "deduction_id": deduction_id,
+            "charged_unit": charged.code, "body_sha256": digest, "created_at": now, "updated_at": now,
+        }
+        deduction = {
+            "id": deduction_id, "period_code": period.code, "unit_code": charged.code, "indicator": data.indicator,
+            "count": data.count, "quantity": data.quantity, "level": data.level, "achievement": data.achievement,
+            "points": proposal.points, "effect": proposal.effect, "staff": list(data.staff), "failed_to_deduct_by": None,
+            "status": "proposed", "adjusted_points": None, "finding_id": data.id, "created_by": op.principal.username,
+            "created_at": now, "updated_at": now,
+        }
+        return row, deduction
+
+    def _charged_unit(self, period: Period, unit_code: str, units: dict[str, UnitFacts]) -> UnitFacts:
+        """The unit a finding counts against: the visited unit if the period assesses it,
+        else its nearest assessed ancestor (an entity's findings count against its office)."""
+        unit = units.get(unit_code)
+        while unit is not None:
+            if unit.kind == period.unit_kind and (period.parent_code is None or unit.parent_code == period.parent_code):
+                return unit
+            unit = units.get(unit.parent_code) if unit.parent_code else None
+        raise _bad("$.task_id", f"neither unit {unit_code!r} nor a parent of it is assessed in period {period.code!r}")
+
+    async def _finding_results(self, session: AsyncSession, outcomes: list[Any], written: dict[uuid.UUID, str]) -> list[Any]:
+        ids = {o[1] for o in outcomes if isinstance(o, tuple)}
+        rows = {r.id: r for r in (await session.execute(select(Finding).where(Finding.id.in_(ids)))).scalars()} if ids else {}
+        points = dict((await session.execute(
+            select(Deduction.id, Deduction.points).where(Deduction.id.in_({r.deduction_id for r in rows.values() if r.deduction_id}))
+        )).all()) if rows else {}
+        results: list[Any] = []
+        for outcome in outcomes:
+            if not isinstance(outcome, tuple):
+                results.append(outcome)
+                continue
+            kind, finding_id = outcome
+            row = rows[finding_id]
+            if kind == "new" and row.body_sha256 != written[finding_id]:
+                # Another worker stored this id first with another body.
+                results.append(Conflict("This finding id is already used for a different finding.", code="FINDING_ID_REUSED"))
+                continue
+            results.append((finding_out(row, points.get(row.deduction_id)), kind == "new"))
+        return results
+
+    async def reprice(self, session: AsyncSession, principal: Principal, row: Finding, data: FindingCreate) -> None:
+        """Apply an edit of ``row`` (already merged into ``data``) with the checks of a new
+        finding, and recompute its proposed deduction. The caller holds the task row lock."""
+        tasks = await self.facts.tasks(session, {row.task_id})
+        task = await self._team_task(session, principal, row.task_id, tasks)
+        periods = {p.code: p for p in (await session.execute(select(Period).where(Period.code == task.period))).scalars()}
+        catalogs = {code: await self.facts.catalog(session, period) for code, period in periods.items()}
+        units = await self.facts.units(session, {task.unit_code})
+        now = utcnow()
+        fields, deduction = self._finding_rows(FindingOp(principal, data), row.body_sha256, task, periods, catalogs, units, now)
+        for key in ("indicator", "count", "quantity", "level", "achievement", "note", "case_file", "staff",
+                    "evidence_ids", "charged_unit"):
+            setattr(row, key, fields[key])
+        row.updated_at = now
+        keep = ("unit_code", "indicator", "count", "quantity", "level", "achievement", "points", "effect", "staff")
+        await session.execute(update(Deduction).where(Deduction.id == row.deduction_id, Deduction.status == "proposed")
+                              .values(updated_at=now, **{k: deduction[k] for k in keep}))
+        await session.flush()
+
+    # -- check-ins ---------------------------------------------------------------------------
+
+    async def check_ins(self, session: AsyncSession, ops: Sequence[CheckInOp]) -> list[Any]:
+        digests = [body_digest(op.data, str(op.task_id)) for op in ops]
+        existing = {r.id: r for r in (await session.execute(select(CheckIn).where(CheckIn.id.in_({op.data.id for op in ops})))).scalars()}
+        tasks = await self.facts.tasks(session, {op.task_id for op in ops})
+        statuses = await self._statuses(session, set(tasks))
+        units = await self.facts.units(session, {t.unit_code for t in tasks.values()})
+        now = utcnow()
+        outcomes: list[Any] = []
+        rows: list[dict[str, Any]] = []
+        started: set[uuid.UUID] = set()
+        seen: dict[uuid.UUID, str] = {}
+        for op, digest in zip(ops, digests):
+            try:
+                if op.data.id in existing or op.data.id in seen:
+                    stored = existing[op.data.id].body_sha256 if op.data.id in existing else seen[op.data.id]
+                    if stored != digest:
+                        raise Conflict("This check-in id is already used for a different check-in.", code="CHECK_IN_ID_REUSED")
+                    outcomes.append(("existing", op.data.id))
+                    continue
+                task = await self._team_task(session, op.principal, op.task_id, tasks)
+                if statuses[task.id] in DONE_TASK:
+                    raise Conflict("The task is submitted; check-ins are closed.", code="TASK_SUBMITTED")
+                rows.append(self._check_in_row(op, digest, units.get(task.unit_code), now))
+                seen[op.data.id] = digest
+                if op.data.kind == "in" and statuses[task.id] == "assigned":
+                    started.add(task.id)
+                outcomes.append(("new", op.data.id))
+            except ApiError as exc:
+                outcomes.append(exc)
+        if rows:
+            await session.execute(_insert(session, CheckIn), rows)
+        if started:
+            await session.execute(update(Task).where(Task.id.in_(started), Task.status == "assigned")
+                                  .values(status="in_progress", updated_at=now))
+        ids = {o[1] for o in outcomes if isinstance(o, tuple)}
+        stored = {r.id: r for r in (await session.execute(select(CheckIn).where(CheckIn.id.in_(ids)))).scalars()} if ids else {}
+        return [o if not isinstance(o, tuple) else (check_in_out(stored[o[1]]), o[0] == "new") for o in outcomes]
+
+    def _check_in_row(self, op: CheckInOp, digest: str, unit: UnitFacts | None, now: Any) -> dict[str, Any]:
+        data = op.data
+        flags: list[str] = []
+        distance = None
+        if unit is None or unit.lat is None or unit.lon is None:
+            flags.append("no_unit_position")
+        else:
+            distance = round(haversine_m(data.lat, data.lon, unit.lat, unit.lon), 1)
+            if distance > self.settings.checkin_radius_m + data.accuracy_m:
+                flags.append("far_from_unit")
+        if abs(data.device_time - now) > timedelta(seconds=self.settings.clock_skew_seconds):
+            flags.append("clock_skew")
+        return {"id": data.id, "task_id": op.task_id, "inspector": op.principal.username, "kind": data.kind,
+                "lat": data.lat, "lon": data.lon, "accuracy_m": data.accuracy_m, "device_time": data.device_time,
+                "server_time": now, "distance_m": distance, "flags": flags, "body_sha256": digest}
+
+    # -- submissions -------------------------------------------------------------------------
+
+    async def submissions(self, session: AsyncSession, ops: Sequence[SubmitOp]) -> list[Any]:
+        tasks = await self.facts.tasks(session, {op.task_id for op in ops})
+        statuses = await self._statuses(session, set(tasks))
+        outcomes: list[Any] = []
+        closing: set[uuid.UUID] = set()
+        for op in ops:
+            try:
+                task = await self._team_task(session, op.principal, op.task_id, tasks)
+                if statuses[task.id] in OPEN_TASK:
+                    closing.add(task.id)
+                outcomes.append(task.id)
+            except ApiError as exc:
+                outcomes.append(exc)
+        if closing:
+            await session.execute(update(Task).where(Task.id.in_(closing), Task.status.in_(OPEN_TASK))
+                                  .values(status="submitted", updated_at=utcnow()))
+        return outcomes
+
+
+def check_in_out(row: CheckIn) -> CheckInOut:
+    return CheckInOut(id=row.id, task_id=row.task_id, inspector=row.inspector, kind=row.kind,  # type: ignore[arg-type]
+                      lat=row.lat, lon=row.lon, accuracy_m=row.accuracy_m, device_time=row.device_time,
+                      server_time=row.server_time, distance_m=row.distance_m, flags=list(row.flags))
