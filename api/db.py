@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "UTCDateTime", "JSONType", "make_engine", "make_sessionmaker", "utcnow"]
+__all__ = ["Base", "JSONType", "UTCDateTime", "make_engine", "make_sessionmaker", "sqlite_pragmas", "utcnow"]
 
 # Stable constraint names keep Alembic autogenerate and both dialects in step.
 NAMING_CONVENTION = {
@@ -56,7 +56,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the single writer; busy_timeout makes concurrent workers
     # wait for the write lock instead of failing at once.
     cursor = dbapi_connection.cursor()
@@ -72,7 +72,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the async engine for ``url`` with the pragmas/pool each backend needs."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(
         url,

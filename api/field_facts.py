@@ -2,7 +2,8 @@
 
 A task's team, unit, kind, sampled case files and period never change after the draw, and
 a loaded catalog version never changes at all; each worker keeps them once read. What does
-change (task status, period status) is read once per batch by the handlers.
+change (task status, period status) is read once per batch by the handlers. Only the
+worker's group-commit writer uses these caches.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, select
 
 from api import documents
 from api.models import Unit
 from api.models_draws import Plan, Task, TaskInspector
-from api.models_scoring import Period
 from scoring import Catalog, Indicator
 
 __all__ = ["FieldFacts", "TaskFacts", "UnitFacts"]
@@ -64,18 +63,18 @@ class FieldFacts:
         self._catalogs: dict[tuple[str, int], tuple[Catalog, dict[str, Indicator]]] = {}
         self._units: dict[str, tuple[float, UnitFacts]] = {}
 
-    async def tasks(self, session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TaskFacts]:
+    def tasks(self, connection: Connection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TaskFacts]:
         wanted = set(ids)
         missing = [i for i in wanted if i not in self._tasks]
         if missing:
-            rows = (await session.execute(
+            rows = connection.execute(
                 select(Task.id, Task.unit_code, Task.kind, Task.case_files, Plan.period)
                 .join(Plan, Plan.id == Task.plan_id).where(Task.id.in_(missing))
-            )).all()
+            ).all()
             teams: dict[uuid.UUID, set[str]] = {}
-            for task_id, username in (await session.execute(
+            for task_id, username in connection.execute(
                 select(TaskInspector.task_id, TaskInspector.username).where(TaskInspector.task_id.in_(missing))
-            )).all():
+            ).all():
                 teams.setdefault(task_id, set()).add(username)
             if len(self._tasks) > MAX_TASKS:
                 self._tasks.clear()
@@ -83,15 +82,16 @@ class FieldFacts:
                 self._tasks[task_id] = TaskFacts(task_id, unit_code, kind, frozenset(files), frozenset(teams.get(task_id, ())), period)
         return {i: self._tasks[i] for i in wanted if i in self._tasks}
 
-    async def catalog(self, session: AsyncSession, period: Period) -> tuple[Catalog, dict[str, Indicator]]:
+    def catalog(self, connection: Connection, period: Any) -> tuple[Catalog, dict[str, Indicator]]:
         key = (period.catalog_code, period.catalog_version)
         if key not in self._catalogs:
-            row = await documents.get(session, documents.CATALOGS, *key)
-            catalog = documents.parse_catalog(row.document)
+            model = documents.CATALOGS.model
+            document = connection.execute(select(model.document).where(model.code == key[0], model.version == key[1])).scalar_one()
+            catalog = documents.parse_catalog(document)
             self._catalogs[key] = (catalog, _indicators(catalog))
         return self._catalogs[key]
 
-    async def units(self, session: AsyncSession, codes: Iterable[str]) -> dict[str, UnitFacts]:
+    def units(self, connection: Connection, codes: Iterable[str]) -> dict[str, UnitFacts]:
         """Units by code, with their ancestors (to charge a finding to the assessed office)."""
         now = time.monotonic()
         found: dict[str, UnitFacts] = {}
@@ -99,7 +99,8 @@ class FieldFacts:
         while todo:
             missing = [c for c in todo if c not in self._units or self._units[c][0] < now]
             if missing:
-                for u in (await session.execute(select(Unit).where(Unit.code.in_(missing)))).scalars():
+                columns = (Unit.code, Unit.kind, Unit.tier, Unit.parent_code, Unit.lat, Unit.lon)
+                for u in connection.execute(select(*columns).where(Unit.code.in_(missing))).all():
                     self._units[u.code] = (now + UNIT_TTL, UnitFacts(u.code, u.kind, u.tier, u.parent_code, u.lat, u.lon))
             for code in todo:
                 if code in self._units:

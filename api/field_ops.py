@@ -19,9 +19,8 @@ from datetime import timedelta
 from typing import Any, Sequence
 
 import msgspec
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import utcnow
 from api.errors import ApiError, Conflict, NotFound, ValidationFailed
@@ -37,9 +36,10 @@ from scoring import Finding as ScoredFinding
 from scoring import Catalog, Indicator, ScoringError, propose
 from scoring import Unit as ScoredUnit
 
-__all__ = ["CheckInOp", "FieldWriter", "FindingOp", "SubmitOp", "body_digest", "finding_out"]
+__all__ = ["CheckInOp", "EditOp", "FieldWriter", "FindingOp", "SubmitOp", "body_digest", "check_in_out", "finding_out"]
 
 OPEN_TASK = ("assigned", "in_progress")
+DEDUCTION_NAMESPACE = uuid.UUID("5b0d3a52-58f4-4d39-9d0c-2f1f6f3c7a11")
 DONE_TASK = ("submitted", "reviewed")
 
 
@@ -54,6 +54,13 @@ class CheckInOp:
     principal: Principal
     task_id: uuid.UUID
     data: CheckInCreate
+
+
+@dataclass(frozen=True, slots=True)
+class EditOp:
+    principal: Principal
+    finding_id: uuid.UUID
+    changes: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +84,27 @@ def finding_out(row: Any, points: float | None) -> FindingOut:
     )
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name
+class _RowView:
+    """Attribute access over an inserted row's values (they need no read-back)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row[name]
+
+
+FINDINGS = Finding.__table__
+CHECK_INS = CheckIn.__table__
+DEDUCTIONS = Deduction.__table__
+TASKS = Task.__table__
+PERIODS = Period.__table__
+
+
+def _insert(connection: Connection, table: Any) -> Any:
+    dialect = connection.dialect.name
     return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
 
 
@@ -98,13 +124,19 @@ class FieldWriter:
         self.facts = facts
 
     def handlers(self) -> dict[str, Any]:
-        return {"finding": self.findings, "check_in": self.check_ins, "submit": self.submissions}
+        return {"finding": self.findings, "check_in": self.check_ins, "submit": self.submissions, "edit": self.edits}
 
-    async def _statuses(self, session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-        return dict((await session.execute(select(Task.id, Task.status).where(Task.id.in_(ids)))).all()) if ids else {}
+    @staticmethod
+    def _statuses(connection: Connection, ids: set[uuid.UUID], *, lock: bool = False) -> dict[uuid.UUID, str]:
+        if not ids:
+            return {}
+        query = select(TASKS.c.id, TASKS.c.status).where(TASKS.c.id.in_(ids)).order_by(TASKS.c.id)
+        # PostgreSQL: hold the task rows (in id order, so two writers never deadlock) so that a
+        # submission cannot slip between this check and the write. SQLite writers take turns.
+        return dict(connection.execute(query.with_for_update() if lock else query).all())
 
-    async def _team_task(self, session: AsyncSession, principal: Principal, task_id: uuid.UUID,
-                         tasks: dict[uuid.UUID, TaskFacts]) -> TaskFacts:
+    @staticmethod
+    def _team_task(principal: Principal, task_id: uuid.UUID, tasks: dict[uuid.UUID, TaskFacts]) -> TaskFacts:
         task = tasks.get(task_id)
         # An inspector off the team must not learn the task exists: 404, as for a missing one.
         if task is None or principal.username not in task.team:
@@ -113,20 +145,18 @@ class FieldWriter:
 
     # -- findings ---------------------------------------------------------------------------
 
-    async def findings(self, session: AsyncSession, ops: Sequence[FindingOp]) -> list[Any]:
+    def findings(self, connection: Connection, ops: Sequence[FindingOp]) -> list[Any]:
         digests = [body_digest(op.data) for op in ops]
         ids = {op.data.id for op in ops}
-        existing = {r.id: r for r in (await session.execute(select(Finding).where(Finding.id.in_(ids)))).scalars()}
-        tasks = await self.facts.tasks(session, {op.data.task_id for op in ops})
-        statuses = await self._statuses(session, set(tasks))
-        periods = {p.code: p for p in (await session.execute(
-            select(Period).where(Period.code.in_({t.period for t in tasks.values() if t.period}))
-        )).scalars()}
-        targets = {r.id: r for r in (await session.execute(
-            select(Finding).where(Finding.id.in_({op.data.supersedes for op in ops if op.data.supersedes}))
-        )).scalars()}
-        units = await self.facts.units(session, {t.unit_code for t in tasks.values()})
-        catalogs = {code: await self.facts.catalog(session, period) for code, period in periods.items()}
+        existing = {r.id: r for r in connection.execute(
+            select(FINDINGS.c.id, FINDINGS.c.body_sha256).where(FINDINGS.c.id.in_(ids))).all()}
+        tasks = self.facts.tasks(connection, {op.data.task_id for op in ops})
+        statuses = self._statuses(connection, set(tasks), lock=True)
+        periods = self._periods(connection, tasks.values())
+        wanted = {op.data.supersedes for op in ops if op.data.supersedes}
+        targets = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
+        units = self.facts.units(connection, {t.unit_code for t in tasks.values()})
+        catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
         now = utcnow()
         outcomes: list[Any] = []
         rows: list[dict[str, Any]] = []
@@ -143,7 +173,7 @@ class FieldWriter:
                                        code="FINDING_ID_REUSED", details={"id": str(data.id)})
                     outcomes.append(("existing", data.id))
                     continue
-                task = await self._team_task(session, op.principal, data.task_id, tasks)
+                task = self._team_task(op.principal, data.task_id, tasks)
                 status = statuses[task.id]
                 target = None
                 if data.supersedes is not None:
@@ -167,18 +197,28 @@ class FieldWriter:
                 outcomes.append(("new", data.id))
             except ApiError as exc:
                 outcomes.append(exc)
+        inserted: set[uuid.UUID] = set()
         if rows:
-            await session.execute(_insert(session, Finding), rows)
-        if deductions:
-            await session.execute(insert(Deduction), deductions)
+            inserted = set(connection.execute(_insert(connection, FINDINGS).returning(FINDINGS.c.id), rows).scalars())
+        kept = [d for d in deductions if d["finding_id"] in inserted]
+        if kept:
+            connection.execute(insert(DEDUCTIONS), kept)
         for old, new in superseding:
-            await session.execute(update(Finding).where(Finding.id == old).values(superseded_by=new, updated_at=now))
+            if new not in inserted:
+                continue
+            connection.execute(update(FINDINGS).where(FINDINGS.c.id == old).values(superseded_by=new, updated_at=now))
             # The superseded finding's proposal no longer stands; a reviewed one is untouched.
-            await session.execute(update(Deduction).where(Deduction.finding_id == old, Deduction.status == "proposed")
-                                  .values(status="rejected", updated_at=now))
-        return await self._finding_results(session, outcomes, {r["id"]: r["body_sha256"] for r in rows})
+            connection.execute(update(DEDUCTIONS).where(DEDUCTIONS.c.finding_id == old, DEDUCTIONS.c.status == "proposed")
+                               .values(status="rejected", updated_at=now))
+        by_id = {r["id"]: (r, d["points"]) for r, d in zip(rows, deductions)}
+        return self._finding_results(connection, outcomes, by_id, inserted)
 
-    def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, Period],
+    @staticmethod
+    def _periods(connection: Connection, tasks: Any) -> dict[str, Any]:
+        codes = {t.period for t in tasks if t.period}
+        return {p.code: p for p in connection.execute(select(PERIODS).where(PERIODS.c.code.in_(codes))).all()} if codes else {}
+
+    def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, Any],
                       catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]], units: dict[str, UnitFacts],
                       now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         data = op.data
@@ -203,7 +243,8 @@ class FieldWriter:
             proposal = propose(catalog, finding, ScoredUnit(code=charged.code, tier=charged.tier))
         except ScoringError as exc:
             raise _bad("$.indicator", str(exc)) from None
-        deduction_id = uuid.uuid4()
+        # Derived from the finding: no random draw on the hot path, and stable across retries.
+        deduction_id = uuid.uuid5(DEDUCTION_NAMESPACE, str(data.id))
         row = {
             "id": data.id, "task_id": task.id, "inspector": op.principal.username, "indicator": data.indicator,
             "count": data.count, "quantity": data.quantity, "level": data.level, "achievement": data.achievement,
@@ -221,7 +262,7 @@ class FieldWriter:
         }
         return row, deduction
 
-    def _charged_unit(self, period: Period, unit_code: str, units: dict[str, UnitFacts]) -> UnitFacts:
+    def _charged_unit(self, period: Any, unit_code: str, units: dict[str, UnitFacts]) -> UnitFacts:
         """The unit a finding counts against: the visited unit if the period assesses it,
         else its nearest assessed ancestor (an entity's findings count against its office)."""
         unit = units.get(unit_code)
@@ -231,53 +272,77 @@ class FieldWriter:
             unit = units.get(unit.parent_code) if unit.parent_code else None
         raise _bad("$.task_id", f"neither unit {unit_code!r} nor a parent of it is assessed in period {period.code!r}")
 
-    async def _finding_results(self, session: AsyncSession, outcomes: list[Any], written: dict[uuid.UUID, str]) -> list[Any]:
-        ids = {o[1] for o in outcomes if isinstance(o, tuple)}
-        rows = {r.id: r for r in (await session.execute(select(Finding).where(Finding.id.in_(ids)))).scalars()} if ids else {}
-        points = dict((await session.execute(
-            select(Deduction.id, Deduction.points).where(Deduction.id.in_({r.deduction_id for r in rows.values() if r.deduction_id}))
-        )).all()) if rows else {}
+    def _finding_results(self, connection: Connection, outcomes: list[Any],
+                               written: dict[uuid.UUID, tuple[dict[str, Any], float]], inserted: set[uuid.UUID]) -> list[Any]:
+        """Outcomes as (FindingOut, created); stored rows are read back only for repeats
+        (and for ids another worker stored first, which are then repeats or conflicts)."""
+        reread = {o[1] for o in outcomes if isinstance(o, tuple) and (o[0] == "existing" or o[1] not in inserted)}
+        rows = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(reread))).all()} if reread else {}
+        deductions = {r.deduction_id for r in rows.values() if r.deduction_id}
+        points = dict(connection.execute(select(DEDUCTIONS.c.id, DEDUCTIONS.c.points).where(DEDUCTIONS.c.id.in_(deductions))).all()) if deductions else {}
         results: list[Any] = []
         for outcome in outcomes:
             if not isinstance(outcome, tuple):
                 results.append(outcome)
                 continue
             kind, finding_id = outcome
+            if kind == "new" and finding_id in inserted:
+                row, rule_points = written[finding_id]
+                results.append((finding_out(_RowView(row), rule_points), True))
+                continue
             row = rows[finding_id]
-            if kind == "new" and row.body_sha256 != written[finding_id]:
+            if kind == "new" and row.body_sha256 != written[finding_id][0]["body_sha256"]:
                 # Another worker stored this id first with another body.
                 results.append(Conflict("This finding id is already used for a different finding.", code="FINDING_ID_REUSED"))
                 continue
-            results.append((finding_out(row, points.get(row.deduction_id)), kind == "new"))
+            results.append((finding_out(row, points.get(row.deduction_id)), False))
         return results
 
-    async def reprice(self, session: AsyncSession, principal: Principal, row: Finding, data: FindingCreate) -> None:
-        """Apply an edit of ``row`` (already merged into ``data``) with the checks of a new
-        finding, and recompute its proposed deduction. The caller holds the task row lock."""
-        tasks = await self.facts.tasks(session, {row.task_id})
-        task = await self._team_task(session, principal, row.task_id, tasks)
-        periods = {p.code: p for p in (await session.execute(select(Period).where(Period.code == task.period))).scalars()}
-        catalogs = {code: await self.facts.catalog(session, period) for code, period in periods.items()}
-        units = await self.facts.units(session, {task.unit_code})
+    def edits(self, connection: Connection, ops: Sequence[EditOp]) -> list[Any]:
+        """Apply edits with the checks of a new finding and recompute each proposed deduction.
+        A finding may change only while its task is neither submitted nor reviewed."""
+        outcomes: list[Any] = []
+        for op in ops:
+            try:
+                outcomes.append(self._edit(connection, op))
+            except ApiError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _edit(self, connection: Connection, op: EditOp) -> FindingOut:
+        row = connection.execute(select(FINDINGS).where(FINDINGS.c.id == op.finding_id)).one_or_none()
+        tasks = self.facts.tasks(connection, {row.task_id}) if row is not None else {}
+        if row is None:
+            raise NotFound("No such finding.", details={"id": str(op.finding_id)})
+        task = self._team_task(op.principal, row.task_id, tasks)
+        if self._statuses(connection, {task.id}, lock=True)[task.id] not in OPEN_TASK:
+            raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
+                           code="TASK_SUBMITTED")
+        data = msgspec.structs.replace(_as_create(row), **op.changes)
+        periods = self._periods(connection, [task])
+        catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
+        units = self.facts.units(connection, {task.unit_code})
         now = utcnow()
-        fields, deduction = self._finding_rows(FindingOp(principal, data), row.body_sha256, task, periods, catalogs, units, now)
-        for key in ("indicator", "count", "quantity", "level", "achievement", "note", "case_file", "staff",
-                    "evidence_ids", "charged_unit"):
-            setattr(row, key, fields[key])
-        row.updated_at = now
+        fields, deduction = self._finding_rows(FindingOp(op.principal, data), row.body_sha256, task, periods, catalogs, units, now)
+        changed = {k: fields[k] for k in ("indicator", "count", "quantity", "level", "achievement", "note", "case_file",
+                                          "staff", "evidence_ids", "charged_unit")}
+        connection.execute(update(FINDINGS).where(FINDINGS.c.id == row.id).values(updated_at=now, **changed))
         keep = ("unit_code", "indicator", "count", "quantity", "level", "achievement", "points", "effect", "staff")
-        await session.execute(update(Deduction).where(Deduction.id == row.deduction_id, Deduction.status == "proposed")
-                              .values(updated_at=now, **{k: deduction[k] for k in keep}))
-        await session.flush()
+        connection.execute(update(DEDUCTIONS).where(DEDUCTIONS.c.id == row.deduction_id, DEDUCTIONS.c.status == "proposed")
+                           .values(updated_at=now, **{k: deduction[k] for k in keep}))
+        stored = connection.execute(select(FINDINGS).where(FINDINGS.c.id == row.id)).one()
+        points = connection.execute(select(DEDUCTIONS.c.points).where(DEDUCTIONS.c.id == stored.deduction_id)).scalar_one_or_none()
+        return finding_out(stored, points)
 
     # -- check-ins ---------------------------------------------------------------------------
 
-    async def check_ins(self, session: AsyncSession, ops: Sequence[CheckInOp]) -> list[Any]:
+    def check_ins(self, connection: Connection, ops: Sequence[CheckInOp]) -> list[Any]:
         digests = [body_digest(op.data, str(op.task_id)) for op in ops]
-        existing = {r.id: r for r in (await session.execute(select(CheckIn).where(CheckIn.id.in_({op.data.id for op in ops})))).scalars()}
-        tasks = await self.facts.tasks(session, {op.task_id for op in ops})
-        statuses = await self._statuses(session, set(tasks))
-        units = await self.facts.units(session, {t.unit_code for t in tasks.values()})
+        existing = {r.id: r for r in connection.execute(
+            select(CHECK_INS.c.id, CHECK_INS.c.body_sha256).where(CHECK_INS.c.id.in_({op.data.id for op in ops}))).all()}
+        tasks = self.facts.tasks(connection, {op.task_id for op in ops})
+        statuses = self._statuses(connection, set(tasks), lock=True)
+        units = self.facts.units(connection, {t.unit_code for t in tasks.values()})
         now = utcnow()
         outcomes: list[Any] = []
         rows: list[dict[str, Any]] = []
@@ -291,7 +356,7 @@ class FieldWriter:
                         raise Conflict("This check-in id is already used for a different check-in.", code="CHECK_IN_ID_REUSED")
                     outcomes.append(("existing", op.data.id))
                     continue
-                task = await self._team_task(session, op.principal, op.task_id, tasks)
+                task = self._team_task(op.principal, op.task_id, tasks)
                 if statuses[task.id] in DONE_TASK:
                     raise Conflict("The task is submitted; check-ins are closed.", code="TASK_SUBMITTED")
                 rows.append(self._check_in_row(op, digest, units.get(task.unit_code), now))
@@ -302,12 +367,12 @@ class FieldWriter:
             except ApiError as exc:
                 outcomes.append(exc)
         if rows:
-            await session.execute(_insert(session, CheckIn), rows)
+            connection.execute(_insert(connection, CHECK_INS), rows)
         if started:
-            await session.execute(update(Task).where(Task.id.in_(started), Task.status == "assigned")
-                                  .values(status="in_progress", updated_at=now))
+            connection.execute(update(TASKS).where(TASKS.c.id.in_(started), TASKS.c.status == "assigned")
+                               .values(status="in_progress", updated_at=now))
         ids = {o[1] for o in outcomes if isinstance(o, tuple)}
-        stored = {r.id: r for r in (await session.execute(select(CheckIn).where(CheckIn.id.in_(ids)))).scalars()} if ids else {}
+        stored = {r.id: r for r in connection.execute(select(CHECK_INS).where(CHECK_INS.c.id.in_(ids))).all()} if ids else {}
         return [o if not isinstance(o, tuple) else (check_in_out(stored[o[1]]), o[0] == "new") for o in outcomes]
 
     def _check_in_row(self, op: CheckInOp, digest: str, unit: UnitFacts | None, now: Any) -> dict[str, Any]:
@@ -328,26 +393,33 @@ class FieldWriter:
 
     # -- submissions -------------------------------------------------------------------------
 
-    async def submissions(self, session: AsyncSession, ops: Sequence[SubmitOp]) -> list[Any]:
-        tasks = await self.facts.tasks(session, {op.task_id for op in ops})
-        statuses = await self._statuses(session, set(tasks))
+    def submissions(self, connection: Connection, ops: Sequence[SubmitOp]) -> list[Any]:
+        tasks = self.facts.tasks(connection, {op.task_id for op in ops})
+        statuses = self._statuses(connection, set(tasks), lock=True)
         outcomes: list[Any] = []
         closing: set[uuid.UUID] = set()
         for op in ops:
             try:
-                task = await self._team_task(session, op.principal, op.task_id, tasks)
+                task = self._team_task(op.principal, op.task_id, tasks)
                 if statuses[task.id] in OPEN_TASK:
                     closing.add(task.id)
                 outcomes.append(task.id)
             except ApiError as exc:
                 outcomes.append(exc)
         if closing:
-            await session.execute(update(Task).where(Task.id.in_(closing), Task.status.in_(OPEN_TASK))
-                                  .values(status="submitted", updated_at=utcnow()))
+            connection.execute(update(TASKS).where(TASKS.c.id.in_(closing), TASKS.c.status.in_(OPEN_TASK))
+                               .values(status="submitted", updated_at=utcnow()))
         return outcomes
 
 
-def check_in_out(row: CheckIn) -> CheckInOut:
+def _as_create(row: Any) -> FindingCreate:
+    return FindingCreate(id=row.id, task_id=row.task_id, indicator=row.indicator, recorded_at=row.recorded_at,
+                         count=row.count, quantity=row.quantity, level=row.level, achievement=row.achievement,
+                         note=row.note, case_file=row.case_file, staff=list(row.staff),
+                         evidence_ids=[uuid.UUID(str(e)) for e in row.evidence_ids], supersedes=row.supersedes)
+
+
+def check_in_out(row: Any) -> CheckInOut:
     return CheckInOut(id=row.id, task_id=row.task_id, inspector=row.inspector, kind=row.kind,  # type: ignore[arg-type]
                       lat=row.lat, lon=row.lon, accuracy_m=row.accuracy_m, device_time=row.device_time,
                       server_time=row.server_time, distance_m=row.distance_m, flags=list(row.flags))

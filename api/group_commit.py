@@ -8,6 +8,11 @@ batch handler inside one transaction, commits, and only then answers each caller
 light load a batch holds one operation and adds no delay; under heavy load batches grow
 and the cost per write falls.
 
+Handlers are plain synchronous SQLAlchemy Core code on a ``Connection``. On SQLite a whole
+batch runs in one thread hop on a synchronous engine (no per-statement hand-offs), and
+worker processes take turns through a file lock; on PostgreSQL the same handlers run over
+asyncpg through ``AsyncConnection.run_sync``.
+
 A handler returns one outcome per operation: a value, or an exception for that operation
 alone (validation, conflict), which never affects the others. If a handler itself fails,
 the batch is rolled back and each of its operations is retried alone, so one bad write
@@ -17,18 +22,24 @@ cannot sink its neighbours.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import anyio
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.db import sqlite_pragmas
 
 __all__ = ["BatchHandler", "GroupCommit"]
 
 log = logging.getLogger("spotcheck.group_commit")
 
-BatchHandler = Callable[[AsyncSession, Sequence[Any]], Awaitable[Sequence[Any]]]
+BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
 """Applies operations of one kind in the open transaction; returns one outcome each
 (a result, or an Exception instance meaning that operation failed)."""
 
@@ -40,10 +51,51 @@ class _Pending:
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+class _SQLiteWriter:
+    """Runs a batch in one thread on a synchronous connection, one process at a time.
+
+    SQLite lets one connection write at a time; a second one finds the lock taken and its
+    busy handler sleeps in millisecond steps. Waiting on an ``flock`` instead hands the
+    lock over the moment the previous batch has committed.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url = engine.url.set(drivername="sqlite")
+        self.engine: Engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False}, pool_size=1, max_overflow=0)
+        event.listen(self.engine, "connect", sqlite_pragmas)
+        self._lock_fd = os.open(f"{url.database}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
+        return await anyio.to_thread.run_sync(self._run, work)
+
+    def _run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            with self.engine.begin() as connection:
+                return work(connection)
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        os.close(self._lock_fd)
+
+
+class _AsyncWriter:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(work)
+
+    def close(self) -> None:
+        pass
+
+
 class GroupCommit:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], handlers: dict[str, BatchHandler], *,
-                 max_batch: int = 512) -> None:
-        self._sessionmaker = sessionmaker
+    def __init__(self, engine: AsyncEngine, handlers: dict[str, BatchHandler], *, max_batch: int = 512) -> None:
+        self._writer = _SQLiteWriter(engine) if engine.dialect.name == "sqlite" else _AsyncWriter(engine)
         self._handlers = handlers
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -65,6 +117,7 @@ class GroupCommit:
         except asyncio.CancelledError:
             pass
         self._task = None
+        self._writer.close()
 
     async def submit(self, kind: str, operation: Any) -> Any:
         """Queue ``operation`` for the ``kind`` handler; return its outcome once committed."""
@@ -92,14 +145,14 @@ class GroupCommit:
 
     async def _apply(self, batch: list[_Pending]) -> None:
         try:
-            outcomes = await self._transaction(batch)
+            outcomes = await self._writer.run(lambda connection: self._transaction(connection, batch))
         except Exception:
             if len(batch) == 1:
                 raise
             log.warning("batch of %d failed; retrying its operations one by one", len(batch))
             for pending in batch:
                 try:
-                    [outcome] = await self._transaction([pending])
+                    [outcome] = await self._writer.run(lambda connection, one=pending: self._transaction(connection, [one]))
                 except Exception as exc:
                     outcome = exc
                 self._settle(pending, outcome)
@@ -109,19 +162,17 @@ class GroupCommit:
         self.batches += 1
         self.operations += len(batch)
 
-    async def _transaction(self, batch: list[_Pending]) -> list[Any]:
+    def _transaction(self, connection: Connection, batch: list[_Pending]) -> list[Any]:
         by_kind: dict[str, list[int]] = defaultdict(list)
         for index, pending in enumerate(batch):
             by_kind[pending.kind].append(index)
         outcomes: list[Any] = [None] * len(batch)
-        async with self._sessionmaker() as session:
-            for kind, indexes in by_kind.items():
-                results = await self._handlers[kind](session, [batch[i].operation for i in indexes])
-                if len(results) != len(indexes):
-                    raise RuntimeError(f"handler {kind!r} returned {len(results)} outcomes for {len(indexes)} operations")
-                for i, result in zip(indexes, results):
-                    outcomes[i] = result
-            await session.commit()
+        for kind, indexes in by_kind.items():
+            results = self._handlers[kind](connection, [batch[i].operation for i in indexes])
+            if len(results) != len(indexes):
+                raise RuntimeError(f"handler {kind!r} returned {len(results)} outcomes for {len(indexes)} operations")
+            for i, result in zip(indexes, results):
+                outcomes[i] = result
         return outcomes
 
     @staticmethod

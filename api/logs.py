@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
@@ -56,6 +57,16 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+_ID_PREFIX = secrets.token_hex(8)
+_ids = itertools.count(1)
+
+
+def _next_id() -> str:
+    # Unique across workers and restarts (random per-process prefix) without a system call
+    # for randomness on every request.
+    return f"{_ID_PREFIX}{next(_ids):016x}"
+
+
 async def _refuse_nul(send: Send) -> None:
     # PostgreSQL refuses NUL in text; no code or name may contain one, so refuse it early.
     body = b'{"code":"BAD_REQUEST","message":"NUL characters are not allowed in URLs.","details":null}'
@@ -72,7 +83,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _CLIENT_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _CLIENT_ID.match(given) else _next_id()
         token = REQUEST_ID.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

@@ -12,7 +12,6 @@ from typing import Any, Sequence
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import exists, func, select
@@ -20,9 +19,9 @@ from sqlalchemy import exists, func, select
 from api.controllers.params import Limit, Offset
 from api.db import utcnow
 from api.deps import DB
-from api.errors import ApiError, Conflict, ErrorBody, NotFound, ValidationFailed
-from api.field_ops import CheckInOp, FindingOp, SubmitOp, check_in_out, finding_out
-from api.models_draws import Task, TaskInspector
+from api.errors import ApiError, ErrorBody, NotFound
+from api.field_ops import CheckInOp, EditOp, FindingOp, SubmitOp, check_in_out, finding_out
+from api.models_draws import TaskInspector
 from api.models_field import CheckIn, Finding
 from api.models_scoring import Deduction
 from api.schemas.common import Page
@@ -69,18 +68,20 @@ async def _with_points(db: DB, rows: Sequence[Finding]) -> list[FindingOut]:
     return [finding_out(r, points.get(r.deduction_id)) for r in rows]
 
 
+READERS = requires("admin", "chief", "inspector")
+
+
 class FindingController(Controller):
     path = "/api/v1/findings"
     tags = ["field"]
-    guards = [requires("admin", "chief", "inspector")]
 
     @post("/", operation_id="createFinding", guards=[INSPECTORS], status_code=HTTP_201_CREATED,
           summary="Log a finding (idempotent: the phone chooses the id)",
           description="201 when stored, 200 when the same id and body were stored before, 409 when the id is used by another finding.")
-    async def create(self, request: Req, data: JSONBody[FindingCreate], state: State) -> Response[FindingOut]:
-        return _created(await state.writer.submit("finding", FindingOp(request.user, data)))
+    async def create(self, request: Req, data: JSONBody[FindingCreate]) -> Response[FindingOut]:
+        return _created(await request.app.state.writer.submit("finding", FindingOp(request.user, data)))
 
-    @get("/", operation_id="listFindings", summary="Findings the caller may see")
+    @get("/", operation_id="listFindings", guards=[READERS], summary="Findings the caller may see")
     async def list_findings(self, request: Req, db: DB, task_id: FromQuery[uuid.UUID | None] = None,
                             inspector: FromQuery[str | None] = None, limit: Limit = 100, offset: Offset = 0) -> Page[FindingOut]:
         where = [c for c in (_finding_scope(request.user),
@@ -90,31 +91,15 @@ class FindingController(Controller):
         rows = (await db.execute(select(Finding).where(*where).order_by(Finding.created_at, Finding.id).limit(limit).offset(offset))).scalars().all()
         return Page(items=await _with_points(db, rows), total=total, limit=limit, offset=offset)
 
-    @get("/{finding_id:uuid}", operation_id="getFinding", summary="Read a finding")
+    @get("/{finding_id:uuid}", operation_id="getFinding", guards=[READERS], summary="Read a finding")
     async def read(self, request: Req, finding_id: FromPath[uuid.UUID], db: DB) -> FindingOut:
         return (await _with_points(db, [await _finding(db, request.user, finding_id)]))[0]
 
     @patch("/{finding_id:uuid}", operation_id="updateFinding", guards=[INSPECTORS],
            summary="Edit a finding while its task is not submitted")
-    async def update(self, request: Req, finding_id: FromPath[uuid.UUID], data: JSONBody[FindingUpdate], db: DB,
-                     state: State) -> FindingOut:
-        row = await _finding(db, request.user, finding_id)
-        task = await db.get(Task, row.task_id, with_for_update=True)
-        if task is None or task.status not in ("assigned", "in_progress"):
-            raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
-                           code="TASK_SUBMITTED")
+    async def update(self, request: Req, finding_id: FromPath[uuid.UUID], data: JSONBody[FindingUpdate]) -> FindingOut:
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        merged = msgspec.structs.replace(_as_create(row), **changes)
-        await state.field_writer.reprice(db, request.user, row, merged)
-        await db.commit()
-        return (await _with_points(db, [row]))[0]
-
-
-def _as_create(row: Finding) -> FindingCreate:
-    return FindingCreate(id=row.id, task_id=row.task_id, indicator=row.indicator, recorded_at=row.recorded_at,
-                         count=row.count, quantity=row.quantity, level=row.level, achievement=row.achievement,
-                         note=row.note, case_file=row.case_file, staff=list(row.staff),
-                         evidence_ids=[uuid.UUID(str(e)) for e in row.evidence_ids], supersedes=row.supersedes)
+        return await request.app.state.writer.submit("edit", EditOp(request.user, finding_id, changes))
 
 
 class CheckInController(Controller):
@@ -123,10 +108,10 @@ class CheckInController(Controller):
 
     @post("/check-ins", operation_id="checkIn", guards=[INSPECTORS], status_code=HTTP_201_CREATED,
           summary="Check in (or out) on site; distance and clock are checked and flagged")
-    async def check_in(self, request: Req, task_id: FromPath[uuid.UUID], data: JSONBody[CheckInCreate], state: State) -> Response[CheckInOut]:
-        return _created(await state.writer.submit("check_in", CheckInOp(request.user, task_id, data)))
+    async def check_in(self, request: Req, task_id: FromPath[uuid.UUID], data: JSONBody[CheckInCreate]) -> Response[CheckInOut]:
+        return _created(await request.app.state.writer.submit("check_in", CheckInOp(request.user, task_id, data)))
 
-    @get("/check-ins", operation_id="listCheckIns", guards=[requires("admin", "chief", "inspector")],
+    @get("/check-ins", operation_id="listCheckIns", guards=[READERS],
          summary="The task's check-ins")
     async def list_check_ins(self, request: Req, task_id: FromPath[uuid.UUID], db: DB) -> list[CheckInOut]:
         await get_task(db, request.user, task_id)
@@ -135,8 +120,8 @@ class CheckInController(Controller):
 
     @post("/submit", operation_id="submitTask", guards=[INSPECTORS], status_code=HTTP_200_OK,
           summary="Submit the task: its findings freeze (idempotent)")
-    async def submit(self, request: Req, task_id: FromPath[uuid.UUID], db: DB, state: State) -> TaskOut:
-        await state.writer.submit("submit", SubmitOp(request.user, task_id))
+    async def submit(self, request: Req, task_id: FromPath[uuid.UUID], db: DB) -> TaskOut:
+        await request.app.state.writer.submit("submit", SubmitOp(request.user, task_id))
         return await get_task(db, request.user, task_id)
 
 
@@ -152,7 +137,8 @@ class SyncController(Controller):
     guards = [INSPECTORS]
 
     @post("/", operation_id="sync", status_code=HTTP_200_OK, summary="Apply up to 500 queued operations, each answered alone")
-    async def sync(self, request: Req, data: JSONBody[SyncRequest], state: State) -> SyncResponse:
+    async def sync(self, request: Req, data: JSONBody[SyncRequest]) -> SyncResponse:
+        writer = request.app.state.writer
         results: list[SyncResult | None] = [None] * len(data.operations)
         runs: list[tuple[str, list[tuple[int, Any]]]] = []
         for index, raw in enumerate(data.operations):
@@ -172,7 +158,7 @@ class SyncController(Controller):
         # Consecutive operations of one kind go together; kinds stay in the phone's order,
         # so a finding queued before a submission is stored before the task freezes.
         for kind, items in runs:
-            outcomes = await asyncio.gather(*(state.writer.submit(kind, op) for _, op in items), return_exceptions=True)
+            outcomes = await asyncio.gather(*(writer.submit(kind, op) for _, op in items), return_exceptions=True)
             for (index, _), outcome in zip(items, outcomes):
                 results[index] = _result(index, kind, outcome)
         return SyncResponse(server_time=utcnow(), results=[r for r in results if r is not None])

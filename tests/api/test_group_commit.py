@@ -15,19 +15,24 @@ class Refused(Exception):
     pass
 
 
-async def insert_names(session, names):
+def insert_names(connection, names):
     """Insert each name unless it starts with 'bad' (that one alone fails); 'boom' breaks the batch."""
     if any(n == "boom" for n in names):
         raise RuntimeError("handler failure")
     good = [n for n in names if not n.startswith("bad")]
     if good:
-        await session.execute(insert(LoginThrottle), [{"username": n, "failures": 0} for n in good])
+        connection.execute(insert(LoginThrottle), [{"username": n, "failures": 0} for n in good])
     return [Refused(n) if n.startswith("bad") else n.upper() for n in names]
 
 
 @pytest.fixture
-async def writer(db):
-    gc = GroupCommit(db, {"names": insert_names}, max_batch=64)
+async def engine(db):
+    return db.kw["bind"]
+
+
+@pytest.fixture
+async def writer(engine):
+    gc = GroupCommit(engine, {"names": insert_names}, max_batch=64)
     await gc.start()
     yield gc
     await gc.stop()
@@ -68,8 +73,8 @@ async def test_a_database_error_reaches_only_its_caller(db, writer):
         assert (await s.execute(select(func.count()).select_from(LoginThrottle))).scalar_one() == 3
 
 
-async def test_stop_finishes_the_queue(db):
-    gc = GroupCommit(db, {"names": insert_names})
+async def test_stop_finishes_the_queue(db, engine):
+    gc = GroupCommit(engine, {"names": insert_names})
     await gc.start()
     pending = [asyncio.ensure_future(gc.submit("names", f"q{i}")) for i in range(50)]
     await asyncio.sleep(0)

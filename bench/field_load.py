@@ -1,0 +1,148 @@
+"""Findings per second through the real HTTP API, with authentication and every check on.
+
+Starts `spotcheck serve` on 127.0.0.1 (SQLite in a temporary folder, or a fresh PostgreSQL
+database), loads the demo bureau, draws a plan in the demo period, gives every inspector an
+account and a token, then drives N concurrent keep-alive clients, each logging findings on
+a task of its own inspector. Prints findings/s and latency percentiles, and checks that
+exactly the acknowledged findings are stored. Stops the server it started by its pid.
+
+    python bench/field_load.py --db sqlite --clients 64 --total 60000 --workers 2
+    python bench/field_load.py --db postgres --postgres-url postgresql://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import build_request, run_load  # noqa: E402
+from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
+from tests.support.server import LiveServer, start_server, stop_server  # noqa: E402
+
+RULES = {"field_visit": "inspection.window_conduct", "callback": "inspection.window_conduct",
+         "file_review": "registration.file_quality.beyond_time_limit"}
+PLAN = {
+    "units": {"filter": {"kind": ["office", "entity"]}, "stratify_by": ["kind"],
+              "rules": [{"where": {"kind": "office"}, "size": 20}, {"where": {"kind": "entity"}, "size": 60}]},
+    "case_files": {"per_unit": {"size": 2}},
+    "assignment": {"task_kinds": ["field_visit", "file_review"], "team_size": 2},
+}
+
+
+def prepare(server: LiveServer) -> list[tuple[str, str, str]]:
+    """Draw a plan and return (token, task id, indicator) per inspector-task pair."""
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        admin = {"Authorization": f"Bearer {server.token('admin')}"}
+        plan = http.post("/api/v1/plans", headers=admin, json={
+            "name": "压力测试", "params": PLAN, "due_from": "2026-11-01", "due_to": "2026-12-31", "period": "2026-H2"}).json()
+        http.post(f"/api/v1/plans/{plan['id']}/draw", headers=admin, json={"seed": "bench"}).raise_for_status()
+        tasks = http.get(f"/api/v1/tasks?plan_id={plan['id']}&limit=500", headers=admin).json()["items"]
+        tokens: dict[str, str] = {}
+        for name in sorted({n for t in tasks for n in t["team"]}):
+            made = http.post("/api/v1/users", headers=admin, json={"username": name, "role": "inspector", "password": "bench-password"})
+            if made.status_code == 409:  # a demo account: give it the bench password
+                http.patch(f"/api/v1/users/{name}", headers=admin, json={"password": "bench-password"}).raise_for_status()
+            tokens[name] = http.post("/api/v1/auth/token", json={"username": name, "password": "bench-password"}).json()["access_token"]
+    # The bureau root is drawn too but assessed by no period; its findings would be refused.
+    return [(tokens[n], t["id"], RULES[t["kind"]]) for t in tasks for n in t["team"] if t["unit_code"] != "DG"]
+
+
+def server_cpu_seconds(server: LiveServer) -> float:
+    """User+system CPU of the server's process group (master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == server.process.pid:  # field 5 of stat: the process group id
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def stored_findings(server: LiveServer) -> int:
+    headers = {"Authorization": f"Bearer {server.token('admin')}"}
+    return httpx.get(f"{server.url}/api/v1/findings?limit=1", headers=headers, timeout=60).json()["total"]
+
+
+async def drive(server: LiveServer, pairs: list[tuple[str, str, str]], clients: int, total: int) -> tuple[object, int]:
+    host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1])
+    recorded = datetime.now(timezone.utc).isoformat()
+    acknowledged = 0
+    failures: dict[int, str] = {}
+
+    def request(i: int) -> bytes:
+        token, task, rule = pairs[i % len(pairs)]
+        body = json.dumps({"id": str(uuid.uuid4()), "task_id": task, "indicator": rule, "recorded_at": recorded,
+                           "note": "压力测试"}, ensure_ascii=False).encode()
+        return build_request("POST", "/api/v1/findings", host, body=body,
+                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+
+    def count(_: int, status: int, body: bytes) -> None:
+        nonlocal acknowledged
+        acknowledged += status == 201
+        if status >= 400 and status not in failures:
+            failures[status] = body[:300].decode(errors="replace")
+
+    result = await run_load(host, port, request, clients=clients, total=total, on_response=count)
+    for status, body in failures.items():
+        print(f"first {status} answer: {body}")
+    return result, acknowledged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--postgres-url", default=os.environ.get("SPOTCHECK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--total", type=int, default=60_000)
+    parser.add_argument("--warmup", type=int, default=3_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    url = create_postgres_database(args.postgres_url, prefix="spotcheck_bench") if args.db == "postgres" else None
+    os.environ["SPOTCHECK_LOG_LEVEL"] = "WARNING"
+    os.environ.setdefault("SPOTCHECK_DB_POOL_SIZE", "8")
+    server = start_server(Path(tempfile.mkdtemp(prefix="spotcheck-bench-")), url, workers=args.workers)
+    try:
+        pairs = prepare(server)
+        asyncio.run(drive(server, pairs, args.clients, args.warmup))
+        before = stored_findings(server)
+        cpu_before = server_cpu_seconds(server)
+        result, acknowledged = asyncio.run(drive(server, pairs, args.clients, args.total))
+        cpu = server_cpu_seconds(server) - cpu_before
+        stored = stored_findings(server) - before
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+              f"load average at end {os.getloadavg()[0]:.2f}")
+        print(f"database {args.db}, {args.workers} server workers, {args.clients} clients, "
+              f"{len(pairs)} inspector-task pairs, load generator on the same host")
+        print(f"findings: {len(result.latencies)} requests in {result.seconds:.2f} s = {result.rate:,.0f}/s; "
+              f"p50 {result.percentile(50) * 1000:.1f} ms, p99 {result.percentile(99) * 1000:.1f} ms, "
+              f"max {max(result.latencies) * 1000:.1f} ms; statuses {result.statuses}; errors {result.errors}")
+        print(f"server CPU: {cpu:.1f} s = {cpu / max(1, len(result.latencies)) * 1000:.3f} ms per finding "
+              f"(caps the rate at {len(result.latencies) / max(cpu, 1e-9) * (os.cpu_count() or 1):,.0f}/s on {os.cpu_count()} idle cores)")
+        print(f"acknowledged 201: {acknowledged}; stored: {stored} ({'match' if stored == acknowledged else 'MISMATCH'})")
+    finally:
+        stop_server(server)
+        if url:
+            drop_postgres_database(args.postgres_url, url)
+
+
+if __name__ == "__main__":
+    main()
