@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["LiveServer", "free_port", "start_server", "stop_server"]
+__all__ = ["LiveServer", "free_port", "kill_server", "restart_server", "start_server", "stop_server"]
 
 BIN = Path(sys.executable).parent
 # The checkout under test comes first, whichever checkout the virtualenv was installed from.
@@ -33,6 +33,7 @@ class LiveServer:
     env: dict[str, str]
     log: Path
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (username, password)
+    workers: int = 1
 
     def token(self, role: str) -> str:
         username, password = self.accounts[role]
@@ -62,25 +63,42 @@ def start_server(data_dir: Path, database_url: str | None = None, *, workers: in
             if line.startswith("  ") and len(parts) >= 3:
                 accounts.setdefault(parts[0], (parts[1], parts[2]))
     port = free_port()
-    log = data_dir / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(BIN / "spotcheck"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-            env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+    server = LiveServer(url=f"http://127.0.0.1:{port}", process=None, env=env, log=data_dir / "server.log",  # type: ignore[arg-type]
+                        accounts=accounts, workers=workers)
+    _launch(server)
+    return server
+
+
+def _launch(server: LiveServer) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    with server.log.open("ab") as sink:
+        server.process = subprocess.Popen(
+            [str(BIN / "spotcheck"), "serve", "--host", "127.0.0.1", "--port", port, "--workers", str(server.workers)],
+            env=server.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, env=env, log=log, accounts=accounts)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log.read_text(errors='replace')}")
         try:
             if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
-                return server
+                return
         except httpx.HTTPError:
             pass
-        time.sleep(0.2)
+        time.sleep(0.1)
     stop_server(server)
     raise RuntimeError("server did not become ready within 60 s")
+
+
+def kill_server(server: LiveServer) -> None:
+    """SIGKILL the whole process group we started: no shutdown, no flush, as in a crash."""
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait(timeout=10)
+
+
+def restart_server(server: LiveServer) -> None:
+    """Start the same server again, on the same port and data."""
+    _launch(server)
 
 
 def stop_server(server: LiveServer) -> None:
