@@ -18,9 +18,10 @@ from sqlalchemy import Connection, select
 from api import documents
 from api.models import Unit
 from api.models_draws import Plan, Task, TaskInspector
+from api.models_scoring import Period
 from scoring import Catalog, Indicator
 
-__all__ = ["FieldFacts", "TaskFacts", "UnitFacts"]
+__all__ = ["FieldFacts", "PeriodFacts", "TaskFacts", "UnitFacts"]
 
 MAX_TASKS = 100_000
 UNIT_TTL = 60.0  # the registry (tiers, parents, positions) changes rarely; a minute is current enough
@@ -34,6 +35,17 @@ class TaskFacts:
     case_files: frozenset[str]
     team: frozenset[str]
     period: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFacts:
+    """What never changes about a period (its status does, and is read per batch)."""
+
+    code: str
+    catalog_code: str
+    catalog_version: int
+    unit_kind: str
+    parent_code: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +74,15 @@ class FieldFacts:
         self._tasks: dict[uuid.UUID, TaskFacts] = {}
         self._catalogs: dict[tuple[str, int], tuple[Catalog, dict[str, Indicator]]] = {}
         self._units: dict[str, tuple[float, UnitFacts]] = {}
+        self._periods: dict[str, PeriodFacts] = {}
+
+    def periods(self, connection: Connection, codes: Iterable[str]) -> dict[str, PeriodFacts]:
+        missing = [c for c in codes if c not in self._periods]
+        if missing:
+            columns = (Period.code, Period.catalog_code, Period.catalog_version, Period.unit_kind, Period.parent_code)
+            for row in connection.execute(select(*columns).where(Period.code.in_(missing))).all():
+                self._periods[row.code] = PeriodFacts(*row)
+        return {c: self._periods[c] for c in codes if c in self._periods}
 
     def tasks(self, connection: Connection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TaskFacts]:
         wanted = set(ids)

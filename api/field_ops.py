@@ -24,8 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import utcnow
 from api.errors import ApiError, Conflict, NotFound, ValidationFailed
-from api.field_facts import FieldFacts, TaskFacts, UnitFacts
-from api.models_draws import Task
+from api.field_facts import FieldFacts, PeriodFacts, TaskFacts, UnitFacts
+from api.models_draws import Plan, Task
 from api.models_field import CheckIn, Finding
 from api.models_scoring import Deduction, Period
 from api.schemas.field import CheckInCreate, CheckInOut, FindingCreate, FindingOut
@@ -100,6 +100,7 @@ FINDINGS = Finding.__table__
 CHECK_INS = CheckIn.__table__
 DEDUCTIONS = Deduction.__table__
 TASKS = Task.__table__
+PLANS = Plan.__table__
 PERIODS = Period.__table__
 
 
@@ -127,6 +128,17 @@ class FieldWriter:
         return {"finding": self.findings, "check_in": self.check_ins, "submit": self.submissions, "edit": self.edits}
 
     @staticmethod
+    def _task_state(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
+        """Each task's status and its period's status, the two facts that change; task rows
+        are locked on PostgreSQL (in id order) so a submission cannot slip in between."""
+        if not ids:
+            return {}
+        query = (select(TASKS.c.id, TASKS.c.status, PERIODS.c.status)
+                 .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id).outerjoin(PERIODS, PERIODS.c.code == PLANS.c.period))
+                 .where(TASKS.c.id.in_(ids)).order_by(TASKS.c.id).with_for_update(of=TASKS))
+        return {task_id: (status, period_status) for task_id, status, period_status in connection.execute(query).all()}
+
+    @staticmethod
     def _statuses(connection: Connection, ids: set[uuid.UUID], *, lock: bool = False) -> dict[uuid.UUID, str]:
         if not ids:
             return {}
@@ -147,12 +159,9 @@ class FieldWriter:
 
     def findings(self, connection: Connection, ops: Sequence[FindingOp]) -> list[Any]:
         digests = [body_digest(op.data) for op in ops]
-        ids = {op.data.id for op in ops}
-        existing = {r.id: r for r in connection.execute(
-            select(FINDINGS.c.id, FINDINGS.c.body_sha256).where(FINDINGS.c.id.in_(ids))).all()}
         tasks = self.facts.tasks(connection, {op.data.task_id for op in ops})
-        statuses = self._statuses(connection, set(tasks), lock=True)
-        periods = self._periods(connection, tasks.values())
+        state = self._task_state(connection, set(tasks))
+        periods = self.facts.periods(connection, {t.period for t in tasks.values() if t.period})
         wanted = {op.data.supersedes for op in ops if op.data.supersedes}
         targets = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
         units = self.facts.units(connection, {t.unit_code for t in tasks.values()})
@@ -166,15 +175,14 @@ class FieldWriter:
         for op, digest in zip(ops, digests):
             data = op.data
             try:
-                if data.id in existing or data.id in seen:
-                    stored = existing[data.id].body_sha256 if data.id in existing else seen[data.id]
-                    if stored != digest:
+                if data.id in seen:  # the same id twice in one batch: the second is a repeat
+                    if seen[data.id] != digest:
                         raise Conflict("This finding id is already used for a different finding.",
                                        code="FINDING_ID_REUSED", details={"id": str(data.id)})
-                    outcomes.append(("existing", data.id))
+                    outcomes.append(("repeat", data.id))
                     continue
                 task = self._team_task(op.principal, data.task_id, tasks)
-                status = statuses[task.id]
+                status, period_status = state[task.id]
                 target = None
                 if data.supersedes is not None:
                     target = targets.get(data.supersedes)
@@ -188,7 +196,7 @@ class FieldWriter:
                 if status == "submitted" and target is None:
                     raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                                    code="TASK_SUBMITTED")
-                row, deduction = self._finding_rows(op, digest, task, periods, catalogs, units, now)
+                row, deduction = self._finding_rows(op, digest, task, periods, period_status, catalogs, units, now)
                 rows.append(row)
                 deductions.append(deduction)
                 if target is not None:
@@ -211,22 +219,17 @@ class FieldWriter:
             connection.execute(update(DEDUCTIONS).where(DEDUCTIONS.c.finding_id == old, DEDUCTIONS.c.status == "proposed")
                                .values(status="rejected", updated_at=now))
         by_id = {r["id"]: (r, d["points"]) for r, d in zip(rows, deductions)}
-        return self._finding_results(connection, outcomes, by_id, inserted)
+        return self._finding_results(connection, ops, digests, outcomes, by_id, inserted)
 
-    @staticmethod
-    def _periods(connection: Connection, tasks: Any) -> dict[str, Any]:
-        codes = {t.period for t in tasks if t.period}
-        return {p.code: p for p in connection.execute(select(PERIODS).where(PERIODS.c.code.in_(codes))).all()} if codes else {}
-
-    def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, Any],
-                      catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]], units: dict[str, UnitFacts],
-                      now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, PeriodFacts],
+                      period_status: str | None, catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]],
+                      units: dict[str, UnitFacts], now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         data = op.data
         if task.period is None or task.period not in periods:
             raise _bad("$.task_id", "the task's plan belongs to no period, so findings cannot be scored")
         period = periods[task.period]
-        if period.status != "open":
-            raise Conflict(f"Period {period.code!r} is {period.status}; it takes no more findings.",
+        if period_status != "open":
+            raise Conflict(f"Period {period.code!r} is {period_status}; it takes no more findings.",
                            code="PERIOD_LOCKED", details={"period": period.code})
         catalog, indicators = catalogs[period.code]
         indicator = indicators.get(data.indicator)
@@ -262,7 +265,7 @@ class FieldWriter:
         }
         return row, deduction
 
-    def _charged_unit(self, period: Any, unit_code: str, units: dict[str, UnitFacts]) -> UnitFacts:
+    def _charged_unit(self, period: PeriodFacts, unit_code: str, units: dict[str, UnitFacts]) -> UnitFacts:
         """The unit a finding counts against: the visited unit if the period assesses it,
         else its nearest assessed ancestor (an entity's findings count against its office)."""
         unit = units.get(unit_code)
@@ -272,30 +275,28 @@ class FieldWriter:
             unit = units.get(unit.parent_code) if unit.parent_code else None
         raise _bad("$.task_id", f"neither unit {unit_code!r} nor a parent of it is assessed in period {period.code!r}")
 
-    def _finding_results(self, connection: Connection, outcomes: list[Any],
-                               written: dict[uuid.UUID, tuple[dict[str, Any], float]], inserted: set[uuid.UUID]) -> list[Any]:
-        """Outcomes as (FindingOut, created); stored rows are read back only for repeats
-        (and for ids another worker stored first, which are then repeats or conflicts)."""
-        reread = {o[1] for o in outcomes if isinstance(o, tuple) and (o[0] == "existing" or o[1] not in inserted)}
+    def _finding_results(self, connection: Connection, ops: Sequence[FindingOp], digests: list[str], outcomes: list[Any],
+                         written: dict[uuid.UUID, tuple[dict[str, Any], float]], inserted: set[uuid.UUID]) -> list[Any]:
+        """Outcomes as (FindingOut, created). Stored rows are read back only for ids that were
+        not written now: repeats, and operations refused here (a repeat of a stored finding
+        answers that finding even if its task has frozen since)."""
+        reread = {op.data.id for op, o in zip(ops, outcomes) if not (isinstance(o, tuple) and o[1] in inserted)}
         rows = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(reread))).all()} if reread else {}
         deductions = {r.deduction_id for r in rows.values() if r.deduction_id}
         points = dict(connection.execute(select(DEDUCTIONS.c.id, DEDUCTIONS.c.points).where(DEDUCTIONS.c.id.in_(deductions))).all()) if deductions else {}
         results: list[Any] = []
-        for outcome in outcomes:
-            if not isinstance(outcome, tuple):
-                results.append(outcome)
-                continue
-            kind, finding_id = outcome
-            if kind == "new" and finding_id in inserted:
-                row, rule_points = written[finding_id]
+        for op, digest, outcome in zip(ops, digests, outcomes):
+            stored = rows.get(op.data.id)
+            if isinstance(outcome, tuple) and outcome[0] == "new" and outcome[1] in inserted:
+                row, rule_points = written[outcome[1]]
                 results.append((finding_out(_RowView(row), rule_points), True))
-                continue
-            row = rows[finding_id]
-            if kind == "new" and row.body_sha256 != written[finding_id][0]["body_sha256"]:
-                # Another worker stored this id first with another body.
-                results.append(Conflict("This finding id is already used for a different finding.", code="FINDING_ID_REUSED"))
-                continue
-            results.append((finding_out(row, points.get(row.deduction_id)), False))
+            elif stored is None:
+                results.append(outcome)  # refused, and no such finding exists: the refusal stands
+            elif stored.body_sha256 == digest:
+                results.append((finding_out(stored, points.get(stored.deduction_id)), False))
+            else:
+                results.append(Conflict("This finding id is already used for a different finding.",
+                                        code="FINDING_ID_REUSED", details={"id": str(op.data.id)}))
         return results
 
     def edits(self, connection: Connection, ops: Sequence[EditOp]) -> list[Any]:
@@ -315,15 +316,17 @@ class FieldWriter:
         if row is None:
             raise NotFound("No such finding.", details={"id": str(op.finding_id)})
         task = self._team_task(op.principal, row.task_id, tasks)
-        if self._statuses(connection, {task.id}, lock=True)[task.id] not in OPEN_TASK:
+        status, period_status = self._task_state(connection, {task.id})[task.id]
+        if status not in OPEN_TASK:
             raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                            code="TASK_SUBMITTED")
         data = msgspec.structs.replace(_as_create(row), **op.changes)
-        periods = self._periods(connection, [task])
+        periods = self.facts.periods(connection, {task.period} if task.period else set())
         catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
         units = self.facts.units(connection, {task.unit_code})
         now = utcnow()
-        fields, deduction = self._finding_rows(FindingOp(op.principal, data), row.body_sha256, task, periods, catalogs, units, now)
+        fields, deduction = self._finding_rows(FindingOp(op.principal, data), row.body_sha256, task, periods, period_status,
+                                               catalogs, units, now)
         changed = {k: fields[k] for k in ("indicator", "count", "quantity", "level", "achievement", "note", "case_file",
                                           "staff", "evidence_ids", "charged_unit")}
         connection.execute(update(FINDINGS).where(FINDINGS.c.id == row.id).values(updated_at=now, **changed))

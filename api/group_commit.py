@@ -9,9 +9,9 @@ light load a batch holds one operation and adds no delay; under heavy load batch
 and the cost per write falls.
 
 Handlers are plain synchronous SQLAlchemy Core code on a ``Connection``. On SQLite a whole
-batch runs in one thread hop on a synchronous engine (no per-statement hand-offs), and
-worker processes take turns through a file lock; on PostgreSQL the same handlers run over
-asyncpg through ``AsyncConnection.run_sync``.
+batch runs at once on a synchronous engine (no per-statement hand-offs), and worker
+processes take turns through a file lock; on PostgreSQL the same handlers run over asyncpg
+through ``AsyncConnection.run_sync``.
 
 A handler returns one outcome per operation: a value, or an exception for that operation
 alone (validation, conflict), which never affects the others. If a handler itself fails,
@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 
 import anyio
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import sqlite_pragmas
@@ -52,33 +53,55 @@ class _Pending:
 
 
 class _SQLiteWriter:
-    """Runs a batch in one thread on a synchronous connection, one process at a time.
+    """Runs a batch on a synchronous connection, one worker process at a time.
 
-    SQLite lets one connection write at a time; a second one finds the lock taken and its
-    busy handler sleeps in millisecond steps. Waiting on an ``flock`` instead hands the
-    lock over the moment the previous batch has committed.
+    The batch runs in the event-loop thread: its SQLite calls take a few milliseconds, and
+    running them in a helper thread costs more, because that thread must win the GIL back
+    from the busy event loop after every call. Two guards keep the loop from stalling:
+    worker processes take turns through an ``flock`` (waited for in a thread when another
+    worker holds it), and the connection waits at most ``LOOP_BUSY_TIMEOUT`` for SQLite's own
+    lock (held by some other writer, e.g. an import); past that, the batch runs in a thread.
     """
+
+    LOOP_BUSY_TIMEOUT = 0.05
 
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url.set(drivername="sqlite")
-        self.engine: Engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False}, pool_size=1, max_overflow=0)
+        self.engine: Engine = create_engine(url, connect_args={"timeout": self.LOOP_BUSY_TIMEOUT, "check_same_thread": False},
+                                            pool_size=1, max_overflow=0)
         event.listen(self.engine, "connect", sqlite_pragmas)
+        event.listen(self.engine, "connect", _writer_pragmas)
         self._lock_fd = os.open(f"{url.database}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
 
     async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
-        return await anyio.to_thread.run_sync(self._run, work)
-
-    def _run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            with self.engine.begin() as connection:
-                return work(connection)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await anyio.to_thread.run_sync(fcntl.flock, self._lock_fd, fcntl.LOCK_EX)
+        try:
+            try:
+                return self._transaction(work, busy_ms=int(self.LOOP_BUSY_TIMEOUT * 1000))
+            except OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            return await anyio.to_thread.run_sync(self._transaction, work, 15_000)
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _transaction(self, work: Callable[[Connection], list[Any]], busy_ms: int) -> list[Any]:
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
+            return work(connection)
 
     def close(self) -> None:
         self.engine.dispose()
         os.close(self._lock_fd)
+
+
+def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(_SQLiteWriter.LOOP_BUSY_TIMEOUT * 1000)}")
+    cursor.close()
 
 
 class _AsyncWriter:
@@ -118,6 +141,9 @@ class GroupCommit:
             pass
         self._task = None
         self._writer.close()
+        if self.batches:
+            log.warning("group commit: %d operations in %d batches (%.1f per batch)",
+                        self.operations, self.batches, self.operations / self.batches)
 
     async def submit(self, kind: str, operation: Any) -> Any:
         """Queue ``operation`` for the ``kind`` handler; return its outcome once committed."""

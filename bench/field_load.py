@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import uuid
@@ -124,9 +125,11 @@ def main() -> None:
         pairs = prepare(server)
         asyncio.run(drive(server, pairs, args.clients, args.warmup))
         before = stored_findings(server)
-        cpu_before = server_cpu_seconds(server)
+        cpu_before, own_before = server_cpu_seconds(server), resource.getrusage(resource.RUSAGE_SELF)
         result, acknowledged = asyncio.run(drive(server, pairs, args.clients, args.total))
         cpu = server_cpu_seconds(server) - cpu_before
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        generator_cpu = own.ru_utime - own_before.ru_utime + own.ru_stime - own_before.ru_stime
         stored = stored_findings(server) - before
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"load average at end {os.getloadavg()[0]:.2f}")
@@ -137,6 +140,7 @@ def main() -> None:
               f"max {max(result.latencies) * 1000:.1f} ms; statuses {result.statuses}; errors {result.errors}")
         print(f"server CPU: {cpu:.1f} s = {cpu / max(1, len(result.latencies)) * 1000:.3f} ms per finding "
               f"(caps the rate at {len(result.latencies) / max(cpu, 1e-9) * (os.cpu_count() or 1):,.0f}/s on {os.cpu_count()} idle cores)")
+        print(f"load generator CPU: {generator_cpu:.1f} s = {generator_cpu / max(1, len(result.latencies)) * 1000:.3f} ms per request")
         print(f"acknowledged 201: {acknowledged}; stored: {stored} ({'match' if stored == acknowledged else 'MISMATCH'})")
     finally:
         stop_server(server)
