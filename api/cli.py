@@ -204,9 +204,11 @@ def import_cmd(kind: str, file: Path) -> None:
 
 def _register() -> None:
     from api.cli_draws import draw_group, sample
+    from api.cli_ledger import ledger_group
 
     main.add_command(sample)
     main.add_command(draw_group)
+    main.add_command(ledger_group)
 
 
 _register()

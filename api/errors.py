@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import evidence
 import msgspec
 import sampling
 from litestar import MediaType, Request, Response
@@ -190,18 +191,39 @@ def _dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
     return _internal_handler(request, exc)
 
 
-# Domain errors of the pure libraries: status by class, code from the library's own code.
+# Domain errors of the pure libraries: status by class (first match; subclasses first),
+# code from the library's own code unless renamed below.
 DOMAIN_STATUS: dict[type[Exception], int] = {
     sampling.SeedCommitmentMismatch: 409,
     sampling.SamplingError: 422,
+    evidence.UnsupportedFormat: 415,
+    evidence.CorruptImage: 422,
+    evidence.ImageTooLarge: 422,
+    evidence.BlobTooLarge: 413,
+    evidence.ChecksumMismatch: 422,
+    evidence.StorageFull: 507,
+    evidence.BlobNotFound: 500,  # a record cites bytes the store lost: ours to fix, logged
+    evidence.StorageError: 503,
+    evidence.EvidenceError: 422,
 }
+DOMAIN_CODES: dict[type[Exception], str] = {evidence.BlobTooLarge: "PAYLOAD_TOO_LARGE"}
+# Attributes of domain errors that clients may act on, passed on as details.
+_DETAIL_ATTRIBUTES = ("expected", "actual", "limit", "pixels")
 
 
 def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = next(code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind))
     message = getattr(exc, "message", str(exc))
-    details = getattr(exc, "details", None) or None
-    return _respond(status, ErrorBody(str(getattr(exc, "code", "domain_error")).upper(), message, details))
+    details = getattr(exc, "details", None) or {
+        name: value for name in _DETAIL_ATTRIBUTES if (value := getattr(exc, name, None)) is not None
+    } or None
+    code = next((c for kind, c in DOMAIN_CODES.items() if isinstance(exc, kind)), None)
+    code = code or str(getattr(exc, "code", "domain_error")).upper()
+    headers = None
+    if status >= 500:
+        log.error("%s: %s", type(exc).__name__, message)
+        headers = {"Retry-After": "30"} if status == 503 else None
+    return _respond(status, ErrorBody(code, message, details), headers)
 
 
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -213,6 +235,7 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error_handler,
     sampling.SamplingError: _domain_handler,
+    evidence.EvidenceError: _domain_handler,
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,

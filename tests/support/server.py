@@ -16,6 +16,7 @@ import httpx
 __all__ = ["LiveServer", "free_port", "start_server", "stop_server"]
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -48,7 +49,9 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 def start_server(data_dir: Path, database_url: str | None = None, *, workers: int = 1, demo: bool = True) -> LiveServer:
     """Migrate, load the demo (accounts captured from its output) and serve; waits for /readyz."""
-    env = {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING",
+           # The code under test, not whatever checkout the virtualenv was installed from.
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     if database_url:
         env["SPOTCHECK_DATABASE_URL"] = database_url
     _cli(env, "migrate")
