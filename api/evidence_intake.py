@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import anyio
 from sqlalchemy import String, and_, cast, exists, or_, select
@@ -141,8 +141,10 @@ async def _record(
         inspector_id=p.username, metadata_sha256=digest, received_at=received_at,
     ))
     captured = metadata.capture_time
-    if captured is not None and captured.tzinfo is None:
-        captured = captured.replace(tzinfo=runtime.policy.naive_time_zone)
+    if captured is not None:
+        if captured.tzinfo is None:
+            captured = captured.replace(tzinfo=runtime.policy.naive_time_zone)
+        captured = captured.astimezone(timezone.utc)
     gps = metadata.gps
     row = Evidence(
         id=evidence_id, task_id=scope.id if scope else None, unit_code=scope.unit_code if scope else None,

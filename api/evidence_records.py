@@ -186,4 +186,4 @@ async def evidence_page(
         select(Evidence, LedgerEntryRow).join(LedgerEntryRow, LedgerEntryRow.seq == Evidence.ledger_seq)
         .where(*where).order_by(Evidence.received_at, Evidence.id).limit(limit).offset(offset)
     )
-    return {"items": [_out(e, l) for e, l in rows.tuples()], "total": total, "limit": limit, "offset": offset}
+    return {"items": [_out(e, l) for e, l in rows], "total": total, "limit": limit, "offset": offset}

@@ -172,7 +172,8 @@ async def inclusion(session: AsyncSession, index: int, tree_size: int) -> dict[s
                             tree_size=tree_size, log_size=size)
     get = await _nodes(session, merkle.inclusion_proof_nodes(index, tree_size))
     proof = merkle.inclusion_proof(index, tree_size, get)
-    return {"index": index, "tree_size": tree_size, "leaf_hash": get(0, index).hex(),
+    leaf = (await session.execute(select(LedgerEntryRow.leaf_hash).where(LedgerEntryRow.seq == index))).scalar_one()
+    return {"index": index, "tree_size": tree_size, "leaf_hash": bytes(leaf).hex(),
             "root": (await _root_at(session, tree_size)).hex(), "proof": [p.hex() for p in proof]}
 
 

@@ -129,7 +129,7 @@ async def verify_ledger(
     out = None
     if broken is not None:
         kind = kinds.get(broken.index, broken.kind) if broken.kind is BreakKind.BLOB else broken.kind
-        out = BrokenEntryOut(index=broken.index, kind=kind.value, message=broken.message)
+        out = BrokenEntryOut(index=broken.index, kind=kind.value, message=broken.reason)
     return LedgerVerification(ok=out is None, entries=report.entries, checkpoints=report.checkpoints,
                               verified_size=report.verified_size, root=report.root.hex(),
                               blobs_checked=store is not None, first_broken=out)
