@@ -23,9 +23,13 @@ __all__ = [
     "Conflict",
     "ErrorBody",
     "Forbidden",
+    "Gone",
     "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
     "TooManyRequests",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationFailed",
     "exception_handlers",
 ]
@@ -88,6 +92,26 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     status_code = 409
     code = "CONFLICT"
+
+
+class Gone(ApiError):
+    status_code = 410
+    code = "GONE"
+
+
+class PreconditionFailed(ApiError):
+    status_code = 412
+    code = "PRECONDITION_FAILED"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
 
 
 class TooManyRequests(ApiError):

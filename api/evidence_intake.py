@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import anyio
+import msgspec
 from sqlalchemy import String, and_, cast, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +26,6 @@ from evidence.formats import SNIFF_BYTES, sniff_format
 from evidence.leaf import evidence_entry
 from evidence.reuse import band_values, to_signed64
 from evidence.storage import BlobStore, StoredBlob, put_bytes
-import msgspec
 
 from api.db import utcnow
 from api.errors import Forbidden, NotFound

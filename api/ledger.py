@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +41,6 @@ __all__ = [
     "head_state",
     "inclusion",
     "lock_head",
-    "receipt_of",
 ]
 
 HEAD_ID = 1
@@ -132,12 +131,6 @@ async def head_state(session: AsyncSession) -> merkle.TreeState:
     return _state(head)
 
 
-async def receipt_of(session: AsyncSession, seq: int) -> Receipt:
-    """The receipt of entry ``seq`` as it was when appended."""
-    row = (await session.execute(select(LedgerEntryRow.leaf_hash, LedgerEntryRow.root).where(LedgerEntryRow.seq == seq))).one()
-    return Receipt(index=seq, leaf_hash=bytes(row.leaf_hash).hex(), tree_size=seq + 1, root=bytes(row.root).hex())
-
-
 async def _nodes(session: AsyncSession, keys: list[tuple[int, int]]) -> merkle.NodeGetter:
     found: dict[tuple[int, int], bytes] = {}
     if keys:
@@ -206,6 +199,3 @@ async def checkpoint_note(session: AsyncSession, signer: CheckpointSigner) -> Le
     await session.commit()
     return (await session.execute(select(LedgerCheckpoint).where(LedgerCheckpoint.size == state.size))).scalar_one()
 
-
-async def entry_count(session: AsyncSession) -> int:
-    return (await session.execute(select(func.count()).select_from(LedgerEntryRow))).scalar_one()

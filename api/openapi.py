@@ -72,6 +72,11 @@ def document_errors(app: Litestar) -> OpenAPI:
     return schema
 
 
+def _is_empty(response: OpenAPIResponse) -> bool:
+    schemas = [m.schema for m in (response.content or {}).values()]
+    return bool(schemas) and all(isinstance(s, Schema) and s.type == OpenAPIType.NULL for s in schemas)
+
+
 def _binary(description: str, media_types: list[str]) -> OpenAPIResponse:
     schema = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
     return OpenAPIResponse(description=description, content={m: OpenAPIMediaType(schema=schema) for m in media_types})
@@ -81,11 +86,12 @@ def document_binary(
     app: Litestar, binary: dict[str, list[str]], text: dict[str, str], raw_bodies: dict[str, list[str]]
 ) -> OpenAPI:
     """Document operations that answer bytes (``binary``) or text (``text``) instead of JSON,
-    and those whose request body is raw bytes read as a stream (``raw_bodies``): Litestar
-    sees no body parameter there and would document none."""
+    answers without a body (handlers returning None), and requests whose body is raw bytes
+    read as a stream (``raw_bodies``): Litestar sees no body parameter there and would
+    document none."""
     schema = app.openapi_schema
     for item in (schema.paths or {}).values():
-        for method in ("get", "put", "post", "patch", "delete", "head"):
+        for method in ("get", "put", "post", "patch", "delete", "head", "options"):
             operation = getattr(item, method)
             if operation is None or operation.operation_id is None:
                 continue
@@ -100,6 +106,10 @@ def document_binary(
                 description = ok.description if isinstance(ok, OpenAPIResponse) else "The text"
                 responses["200"] = OpenAPIResponse(description=description, content={
                     media_type: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))})
+            for response in responses.values():
+                # Litestar documents a handler returning None as a JSON null; these send no body.
+                if isinstance(response, OpenAPIResponse) and _is_empty(response):
+                    response.content = None
             if operation.operation_id in raw_bodies:
                 body_schema = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
                 operation.request_body = RequestBody(required=True, content={

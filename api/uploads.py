@@ -28,27 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evidence.errors import ChecksumMismatch, CorruptImage, ImageTooLarge, UnsupportedFormat
 from evidence.storage import BlobStore
 from api.db import utcnow
-from api.errors import ApiError, Conflict, NotFound, ValidationFailed
+from api.errors import Conflict, Gone, NotFound, PayloadTooLarge, ValidationFailed
 from api.evidence_intake import Filed, file_evidence, store_stream, upload_scope
 from api.evidence_runtime import EvidenceRuntime
 from api.models_evidence import Upload, UploadPart
 from api.security import Principal
 
-__all__ = ["UploadGone", "create_upload", "delete_upload", "get_upload", "purge_expired", "receive_chunk",
+__all__ = ["create_upload", "delete_upload", "get_upload", "purge_expired", "receive_chunk",
            "finish_upload", "parse_metadata"]
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 PURGE_BATCH = 50
-
-
-class UploadGone(ApiError):
-    status_code = 410
-    code = "UPLOAD_GONE"
-
-
-class PastUploadLength(ApiError):
-    status_code = 413
-    code = "PAYLOAD_TOO_LARGE"
 
 
 # The photo itself is refused: keeping its bytes for a retry would not help.
@@ -110,7 +100,7 @@ async def get_upload(session: AsyncSession, p: Principal, upload_id: uuid.UUID) 
     if upload is None:
         raise NotFound("No such upload.", details={"upload_id": str(upload_id)})
     if upload.expires_at <= utcnow():
-        raise UploadGone("The upload expired; start a new one.", details={"upload_id": str(upload_id)})
+        raise Gone("The upload expired; start a new one.", code="UPLOAD_GONE", details={"upload_id": str(upload_id)})
     return upload
 
 
@@ -162,8 +152,8 @@ async def receive_chunk(
         async for chunk in chunks:
             seen += len(chunk)
             if seen > remaining:
-                raise PastUploadLength(f"The chunk goes past Upload-Length ({remaining} bytes were left).",
-                                       details={"remaining": remaining})
+                raise PayloadTooLarge(f"The chunk goes past Upload-Length ({remaining} bytes were left).",
+                                      details={"remaining": remaining})
             yield chunk
 
     part = await store_stream(runtime.staging, bounded())

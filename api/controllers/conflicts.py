@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, PathParameter
 from sqlalchemy import func, select
 
 from api.controllers.params import Limit, Offset
@@ -69,7 +69,7 @@ class ConflictController(Controller):
 
     @delete("/{conflict_id:int}", operation_id="withdrawConflict", guards=[requires("admin", "chief")],
             summary="Withdraw a declared conflict")
-    async def withdraw(self, conflict_id: FromPath[int], db: DB) -> None:
+    async def withdraw(self, conflict_id: Annotated[int, PathParameter(ge=1, le=2**31 - 1)], db: DB) -> None:
         row = await db.get(DeclaredConflict, conflict_id)
         if row is None:
             raise NotFound("No such conflict.", details={"conflict_id": conflict_id})

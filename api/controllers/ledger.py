@@ -6,7 +6,7 @@ import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.params import FromQuery, Parameter, QueryParameter
+from litestar.params import FromQuery, PathParameter, QueryParameter
 from sqlalchemy import select
 
 from api.deps import DB, Runtime
@@ -53,7 +53,7 @@ class LedgerController(Controller):
 
     @get("/entries/{seq:int}", operation_id="getLedgerEntry", guards=[requires("admin", "chief")],
          summary="An entry as logged (its canonical bytes are its JSON with sorted keys: docs/ledger.md)")
-    async def entry(self, seq: Annotated[int, Parameter(ge=0, le=MAX_SIZE)], db: DB) -> dict[str, Any]:
+    async def entry(self, seq: Annotated[int, PathParameter(ge=0, le=MAX_SIZE)], db: DB) -> dict[str, Any]:
         row = (await db.execute(select(LedgerEntryRow.entry).where(LedgerEntryRow.seq == seq))).scalar_one_or_none()
         if row is None:
             raise NotFound("No such ledger entry.", details={"seq": seq})

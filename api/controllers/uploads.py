@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.controllers.evidence import UPLOAD_ERRORS, request_chunks
 from api.deps import DB, Runtime
-from api.errors import ApiError, Conflict, ErrorBody
+from api.errors import Conflict, ErrorBody, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType
 from api.models_evidence import Upload
 from api.schemas.evidence import UploadOut
 from api.security import Principal, requires
@@ -45,24 +45,9 @@ TUS_ERRORS = {
 }
 
 
-class TusVersionMismatch(ApiError):
-    status_code = 412
-    code = "TUS_VERSION"
-
-
-class NotOffsetStream(ApiError):
-    status_code = 415
-    code = "UNSUPPORTED_MEDIA_TYPE"
-
-
-class UploadTooLarge(ApiError):
-    status_code = 413
-    code = "PAYLOAD_TOO_LARGE"
-
-
 def _check_version(tus_resumable: str | None) -> None:
     if tus_resumable != TUS_VERSION:
-        raise TusVersionMismatch("Send Tus-Resumable: 1.0.0 (the only version served).",
+        raise PreconditionFailed("Send Tus-Resumable: 1.0.0 (the only version served).", code="TUS_VERSION",
                                  details={"supported": [TUS_VERSION]}, headers={"Tus-Version": TUS_VERSION})
 
 
@@ -99,7 +84,7 @@ def make_upload_controller(max_bytes: int) -> type[Controller]:
                          tus_resumable: TusResumable = None, upload_metadata: UploadMetadata = None) -> Response[None]:
             _check_version(tus_resumable)
             if upload_length > max_bytes:
-                raise UploadTooLarge(f"Upload-Length exceeds the limit of {max_bytes} bytes.", details={"limit": max_bytes})
+                raise PayloadTooLarge(f"Upload-Length exceeds the limit of {max_bytes} bytes.", details={"limit": max_bytes})
             upload = await create_upload(db, evidence_runtime, request.user, upload_length, upload_metadata)
             return Response(None, status_code=201, headers={**_headers(upload), "Location": f"{self.path}/{upload.id}"})
 
@@ -124,7 +109,7 @@ def make_upload_controller(max_bytes: int) -> type[Controller]:
                         content_type: ContentType = None) -> Response[None]:
             _check_version(tus_resumable)
             if (content_type or "").split(";")[0].strip().lower() != OFFSET_STREAM:
-                raise NotOffsetStream(f"A chunk is sent as Content-Type: {OFFSET_STREAM}.")
+                raise UnsupportedMediaType(f"A chunk is sent as Content-Type: {OFFSET_STREAM}.")
             upload = await get_upload(db, request.user, upload_id)
             timing = ""
             if upload.evidence_id is not None:  # finished; the client lost the last answer

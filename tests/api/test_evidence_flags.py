@@ -4,7 +4,7 @@ found through the band index), time and place, editing. Flags inform; they never
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,25 +14,22 @@ from api.settings import Settings
 from evidence.analysis import analyze
 from evidence.flags import haversine_m
 from evidence.phash import hamming
-from tests.conftest import TEST_SECRET
 from tests.evidence.images import encode, scene
 from tests.support.api import assert_error
-from tests.support.evidence import CHANGAN, HUMEN, draw_tasks, photo, upload
+from tests.support.evidence import (
+    CHANGAN, HUMEN, NOW, TAKEN, current_team, draw_tasks, evidence_settings, photo, upload,
+)
 
-CST = timezone(timedelta(hours=8))
-NOW = datetime.now(CST).replace(microsecond=0)
-TAKEN = (NOW - timedelta(hours=1)).replace(tzinfo=None)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key=TEST_SECRET,
-                    evidence_workers=1, evidence_near_distance=6, evidence_unit_radius_m=300)
+    return evidence_settings(database_url, tmp_path, evidence_near_distance=6, evidence_unit_radius_m=300)
 
 
 @pytest.fixture
 async def team(client, db):
-    return await draw_tasks(client, db, due_from=NOW.date() - timedelta(days=3), due_to=NOW.date() + timedelta(days=10))
+    return await current_team(client, db)
 
 
 def codes(response) -> list[str]:

@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 
@@ -26,25 +25,20 @@ from api.models_evidence import Evidence, LedgerEntryRow
 from api.settings import Settings
 from evidence.checkpoint import generate_key_file
 from evidence.merkle import leaf_hash, verify_inclusion
-from tests.conftest import TEST_SECRET
 from tests.support.api import assert_error
-from tests.support.evidence import draw_tasks, photo, upload
+from tests.support.evidence import TAKEN, current_team, evidence_settings, photo, upload
 
-CST = timezone(timedelta(hours=8))
-NOW = datetime.now(CST).replace(microsecond=0)
-TAKEN = (NOW - timedelta(hours=1)).replace(tzinfo=None)
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key=TEST_SECRET,
-                    evidence_workers=1, ledger_origin="spotcheck.example.gov.cn/ledger")
+    return evidence_settings(database_url, tmp_path, ledger_origin="spotcheck.example.gov.cn/ledger")
 
 
 @pytest.fixture
 async def team(client, db):
-    return await draw_tasks(client, db, due_from=NOW.date() - timedelta(days=3), due_to=NOW.date() + timedelta(days=10))
+    return await current_team(client, db)
 
 
 async def file_photos(client, team, seeds) -> list[tuple[bytes, dict]]:

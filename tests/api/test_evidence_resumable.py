@@ -12,13 +12,11 @@ from sqlalchemy import update
 
 from api.models_evidence import Upload
 from api.settings import Settings
-from tests.conftest import TEST_SECRET
 from tests.support.api import assert_error
-from tests.support.evidence import CHANGAN, digest, draw_tasks, photo, stored_files
+from tests.support.evidence import (
+    CHANGAN, TAKEN, current_team, digest, evidence_settings, photo, stored_files,
+)
 
-CST = timezone(timedelta(hours=8))
-NOW = datetime.now(CST).replace(microsecond=0)
-TAKEN = (NOW - timedelta(hours=1)).replace(tzinfo=None)
 TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = {**TUS, "Content-Type": "application/offset+octet-stream"}
 MIB = 1024 * 1024
@@ -26,13 +24,12 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key=TEST_SECRET,
-                    evidence_max_bytes=4 * MIB, evidence_workers=1, upload_expiry_seconds=3600)
+    return evidence_settings(database_url, tmp_path, evidence_max_bytes=4 * MIB, upload_expiry_seconds=3600)
 
 
 @pytest.fixture
 async def team(client, db):
-    return await draw_tasks(client, db, due_from=NOW.date() - timedelta(days=3), due_to=NOW.date() + timedelta(days=10))
+    return await current_team(client, db)
 
 
 def metadata(**pairs: str) -> str:

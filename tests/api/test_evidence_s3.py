@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -16,15 +15,13 @@ import pytest
 from PIL import Image
 
 from api.settings import Settings
-from tests.conftest import TEST_SECRET
 from tests.evidence.images import encode
 from tests.support.api import assert_error
-from tests.support.evidence import CHANGAN, digest, draw_tasks, photo, stored_files, upload
+from tests.support.evidence import (
+    CHANGAN, TAKEN, current_team, digest, evidence_settings, photo, stored_files, upload,
+)
 from tests.support.s3 import moto_server
 
-CST = timezone(timedelta(hours=8))
-NOW = datetime.now(CST).replace(microsecond=0)
-TAKEN = (NOW - timedelta(hours=1)).replace(tzinfo=None)
 MIB = 1024 * 1024
 
 
@@ -48,15 +45,15 @@ def s3(endpoint: str):
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, endpoint: str, bucket: str) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key=TEST_SECRET,
-                    evidence_workers=1, evidence_max_bytes=12 * MIB, evidence_s3_bucket=bucket,
-                    evidence_s3_endpoint_url=endpoint, evidence_s3_region="us-east-1", evidence_s3_prefix="spotcheck",
-                    evidence_s3_access_key_id="testing", evidence_s3_secret_access_key="testing")
+    return evidence_settings(database_url, tmp_path, evidence_max_bytes=12 * MIB, evidence_s3_bucket=bucket,
+                             evidence_s3_endpoint_url=endpoint, evidence_s3_region="us-east-1",
+                             evidence_s3_prefix="spotcheck", evidence_s3_access_key_id="testing",
+                             evidence_s3_secret_access_key="testing")
 
 
 @pytest.fixture
 async def team(client, db):
-    return await draw_tasks(client, db, due_from=NOW.date() - timedelta(days=3), due_to=NOW.date() + timedelta(days=10))
+    return await current_team(client, db)
 
 
 def keys(settings: Settings) -> list[str]:

@@ -4,7 +4,7 @@ may read what. Each refusal is a clear 4xx that leaves nothing in the store or t
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -12,26 +12,23 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
 from api.settings import Settings
-from tests.conftest import TEST_SECRET
 from tests.evidence.images import encode, exif, png_header_only, scene, zero_png_bomb
 from tests.support.api import assert_error
-from tests.support.evidence import CHANGAN, digest, draw_tasks, photo, stored_files, upload
+from tests.support.evidence import (
+    CST, CHANGAN, TAKEN, current_team, digest, evidence_settings, photo, stored_files, upload,
+)
 
 MIB = 1024 * 1024
-CST = timezone(timedelta(hours=8))
-NOW = datetime.now(CST).replace(microsecond=0)
-TAKEN = (NOW - timedelta(hours=1)).replace(tzinfo=None)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key=TEST_SECRET,
-                    evidence_max_bytes=2 * MIB, evidence_max_pixels=20_000_000, evidence_workers=1)
+    return evidence_settings(database_url, tmp_path, evidence_max_bytes=2 * MIB, evidence_max_pixels=20_000_000)
 
 
 @pytest.fixture
 async def team(client, db):
-    return await draw_tasks(client, db, due_from=NOW.date() - timedelta(days=3), due_to=NOW.date() + timedelta(days=10))
+    return await current_team(client, db)
 
 
 def store(settings: Settings) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,18 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.settings import Settings
+from tests.conftest import TEST_SECRET
 from tests.evidence.images import encode, exif, scene
 from tests.support.api import add_user, login, seed_registry
 
-__all__ = ["Team", "draw_tasks", "photo", "stored_files", "upload"]
+__all__ = ["CST", "NOW", "TAKEN", "Team", "current_team", "digest", "draw_tasks", "evidence_settings", "photo",
+           "stored_files", "upload"]
+
+CST = timezone(timedelta(hours=8))
+NOW = datetime.now(CST).replace(microsecond=0)
+TAKEN = (NOW - timedelta(hours=1)).replace(tzinfo=None)
+"""An hour ago on a phone's clock in China (EXIF times carry no zone; the offset tag says +08:00)."""
 
 # The small registry's offices: two, in different grids, each with a position.
 HUMEN = (22.82, 113.67)
@@ -67,12 +75,23 @@ async def draw_tasks(
     return Team(tasks, headers)
 
 
+def evidence_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """Test settings with one analysis process (tests send photos one at a time)."""
+    return Settings(data_dir=str(tmp_path / "data"), database_url=database_url, secret_key=TEST_SECRET,
+                    **{"evidence_workers": 1, **overrides})
+
+
+async def current_team(client: AsyncTestClient[Litestar], db: async_sessionmaker[AsyncSession]) -> Team:
+    """The small registry's tasks, due from three days ago to ten days ahead."""
+    return await draw_tasks(client, db, due_from=NOW.date() - timedelta(days=3), due_to=NOW.date() + timedelta(days=10))
+
+
 def photo(
     seed: int = 1,
     *,
     fmt: str = "JPEG",
     size: tuple[int, int] = (640, 480),
-    taken: datetime | None = datetime(2026, 11, 25, 10, 30),
+    taken: datetime | None = TAKEN,
     offset: str | None = "+08:00",
     gps: tuple[float, float] | None = CHANGAN,
     orientation: int | None = None,
