@@ -9,6 +9,7 @@ entry are committed together or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterable
@@ -73,30 +74,43 @@ async def store_stream(
 ) -> StoredBlob:
     """Write a byte stream to ``store``, hashed in the same pass, and commit it.
 
-    Memory stays at one flush buffer whatever the size. With ``sniff``, bytes that are not
-    a supported image are refused as soon as their first bytes arrive. Any failure aborts
-    the writer: nothing is kept.
+    The network and the disk work at once: while a worker thread hashes and writes one
+    buffer, the next one fills, so memory stays at two buffers whatever the size. With
+    ``sniff``, bytes that are not a supported image are refused as soon as their first bytes
+    arrive. Any failure aborts the writer: nothing is kept.
     """
     writer = store.writer()
+    in_flight: asyncio.Future[None] | None = None
     try:
-        pending = bytearray()
-        sniffed = not sniff
+        pending: list[bytes] = []
+        size, head = 0, b""
         async for chunk in chunks:
-            pending += chunk
-            if not sniffed and writer.size + len(pending) >= SNIFF_BYTES:
-                sniff_format(writer.head + bytes(pending[:SNIFF_BYTES]))
-                sniffed = True
-            if len(pending) >= FLUSH_BYTES:
-                data = bytes(pending)
-                pending.clear()
-                await anyio.to_thread.run_sync(writer.write, data)
+            pending.append(chunk)
+            size += len(chunk)
+            if sniff and len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+                if len(head) == SNIFF_BYTES:
+                    sniff_format(head)
+            if size >= FLUSH_BYTES:
+                data = b"".join(pending)
+                pending, size = [], 0
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.ensure_future(anyio.to_thread.run_sync(writer.write, data))
+        if in_flight is not None:
+            await in_flight
+            in_flight = None
         if pending:
-            await anyio.to_thread.run_sync(writer.write, bytes(pending))
-        if not sniffed:
-            sniff_format(writer.head)
+            await anyio.to_thread.run_sync(writer.write, b"".join(pending))
+        if sniff and len(head) < SNIFF_BYTES:
+            sniff_format(head)
         return await anyio.to_thread.run_sync(writer.commit, expected_sha256)
     except BaseException:
         with anyio.CancelScope(shield=True):
+            if in_flight is not None:  # let the write in progress end before discarding its file
+                await asyncio.wait([in_flight])
+                if not in_flight.cancelled():
+                    in_flight.exception()  # retrieved: the error that matters is the one raised
             await anyio.to_thread.run_sync(writer.abort)
         raise
 

@@ -447,7 +447,7 @@ def bench_upload_memory(megabytes: int) -> None:
         print(f"  {'idle (server + analysis processes)':<52} {idle:8.1f} MB")
         print(f"  {'peak while uploading, filing and analysing':<52} {peak[0]:8.1f} MB"
               f"  (+{peak[0] - idle:.1f} MB above idle; goal < 100)")
-        print(f"  {'upload of the 200 MB file':<52} {elapsed:8.2f} s  ({megabytes / elapsed:.0f} MB/s,"
+        print(f"  {f'upload of the {megabytes} MB file':<52} {elapsed:8.2f} s  ({megabytes / elapsed:.0f} MB/s,"
               f" server phases {r.headers['server-timing']})")
     finally:
         server.stop()
