@@ -15,8 +15,10 @@ from pathlib import Path
 import anyio
 import pytest
 from click.testing import CliRunner
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
+from api.app import create_app
 from api.cli import main
 from api.db import make_engine, make_sessionmaker
 from api.ledger import append_event, checkpoint_note, inclusion
@@ -24,6 +26,7 @@ from api.ledger_verify import verify_ledger
 from api.models_evidence import Evidence, LedgerEntryRow
 from api.settings import Settings
 from evidence.checkpoint import generate_key_file
+from evidence.errors import KeyFileError
 from evidence.merkle import leaf_hash, verify_inclusion
 from tests.support.api import assert_error
 from tests.support.evidence import TAKEN, current_team, evidence_settings, photo, upload
@@ -234,3 +237,20 @@ async def test_concurrent_appends_from_two_engines_keep_one_consistent_log(datab
     async with db() as session:
         types = (await session.execute(select(LedgerEntryRow.event_type))).scalars().all()
     assert types == ["deduction.confirmed"] * 24
+
+
+async def test_the_signing_key_is_created_once_outside_the_database_and_kept_private(settings, tmp_path):
+    key_file = Path(settings.data_dir) / "ledger.key"
+    keys = []
+    for _ in range(2):  # a restart reads the same key back
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            await client.get("/healthz")
+        keys.append(key_file.read_text())
+        assert key_file.stat().st_mode & 0o777 == 0o600
+    assert keys[0] == keys[1] and keys[0].startswith("PRIVATE+KEY+spotcheck.example.gov.cn/ledger+")
+    key_file.chmod(0o644)  # readable by others: refuse to start rather than sign with a leaked key
+    with pytest.raises(BaseExceptionGroup) as failed:
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            await client.get("/healthz")
+    assert failed.group_contains(KeyFileError, match="chmod 600", depth=None)
+

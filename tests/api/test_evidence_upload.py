@@ -108,7 +108,7 @@ async def test_the_same_bytes_for_the_same_task_are_one_piece_of_evidence(client
 
 
 def _broken_exif() -> Image.Exif:
-    data = exif(taken=None, gps=None)
+    data = exif(taken=None, gps=None, make="Xiao\x00mi\x01\x7f", software="\x1b[31m")  # control bytes
     sub = data.get_ifd(0x8769)
     sub[0x9003] = "0000:00:00 00:00:00"  # a reset clock
     location = data.get_ifd(0x8825)
@@ -168,6 +168,9 @@ async def test_absurd_exif_is_stored_with_flags_not_refused(client, team):
     assert r.status_code == 201, r.text
     assert {f["code"] for f in r.json()["flags"]} == {"no_capture_time", "no_gps"}
     assert r.json()["gps"] is None and r.json()["capture_time"] is None
+    assert "\x00" not in r.json()["metadata"]["make"]  # PostgreSQL refuses NUL in text and JSON
+    again = await client.get(f"/api/v1/evidence/{r.json()['id']}", headers=team.headers["chief"])
+    assert again.json()["metadata"] == r.json()["metadata"]
 
 
 async def test_who_may_upload(client, team, settings):
