@@ -9,6 +9,8 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+import anyio
+
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import MutableScopeHeaders, State
@@ -23,6 +25,9 @@ from api.controllers.conflicts import ConflictController
 from api.controllers.draws import DrawController
 from api.controllers.field import CheckInController, FindingController, SyncController
 from api.controllers.documents import CatalogController, SchemeController
+from api.controllers.evidence import BINARY_OPERATIONS, RAW_BODIES, make_evidence_controller
+from api.controllers.ledger import TEXT_OPERATIONS, LedgerController
+from api.controllers.uploads import CHUNK_BODIES, make_upload_controller
 from api.controllers.health import HealthController
 from api.controllers.plans import PlanController
 from api.controllers.tasks import MyTaskController, TaskController
@@ -32,12 +37,13 @@ from api.controllers.registry import CaseFileController, InspectorController, Un
 from api.controllers.scores import ScoreController
 from api.controllers.users import UserController
 from api.db import make_engine, make_sessionmaker
-from api.deps import provide_session, provide_settings
+from api.deps import provide_runtime, provide_session, provide_settings
 from api.errors import exception_handlers
 from api.field_facts import FieldFacts
 from api.field_ops import FieldWriter
 from api.group_commit import GroupCommit
-from api.openapi import document_errors
+from api.evidence_runtime import EvidenceRuntime
+from api.openapi import document_binary, document_errors
 from api.logs import configure_logging, request_id_middleware
 from api.security import PrincipalCache, make_jwt_auth
 from api.settings import Settings
@@ -63,6 +69,15 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.writer.stop()
             await engine.dispose()
 
+    @asynccontextmanager
+    async def evidence(app: Litestar) -> AsyncIterator[None]:
+        runtime = await anyio.to_thread.run_sync(EvidenceRuntime.from_settings, settings)
+        app.state.evidence_runtime = runtime
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(runtime.close)
+
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -84,13 +99,17 @@ def create_app(settings: Settings) -> Litestar:
             SchemeController,
             make_period_controller(settings.import_max_bytes),
             ScoreController,
+            make_evidence_controller(settings.evidence_max_bytes),
+            make_upload_controller(settings.evidence_max_bytes),
+            LedgerController,
         ],
-        dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False)},
+        dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False),
+                      "evidence_runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=exception_handlers,
         middleware=[request_id_middleware],
         before_send=[_ensure_request_id],
         on_app_init=[jwt_auth.on_app_init, _request_id_outermost],
-        lifespan=[database],
+        lifespan=[database, evidence],
         state=State({"settings": settings, "jwt_auth": jwt_auth, "principals": principals}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -104,6 +123,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,  # api.logs owns logging: one JSON line per event
     )
     document_errors(app)
+    document_binary(app, BINARY_OPERATIONS, TEXT_OPERATIONS, RAW_BODIES | CHUNK_BODIES)
     return app
 
 

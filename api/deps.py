@@ -9,15 +9,18 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.evidence_runtime import EvidenceRuntime
 from api.security import Principal
 from api.settings import Settings
 
-__all__ = ["DB", "AppSettings", "provide_session", "provide_settings", "provide_principal"]
+__all__ = ["DB", "AppSettings", "Runtime", "provide_runtime", "provide_session", "provide_settings", "provide_principal"]
 
 DB = NamedDependency[AsyncSession]
 """The request's database session (``db``)."""
 AppSettings = NamedDependency[Settings]
 """The process settings (``settings``)."""
+Runtime = NamedDependency[EvidenceRuntime]
+"""The worker's evidence stores, analysis pool and ledger key (``evidence_runtime``)."""
 
 
 async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -28,6 +31,10 @@ async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
 
 def provide_settings(state: State) -> Settings:
     return state.settings
+
+
+def provide_runtime(state: State) -> EvidenceRuntime:
+    return state.evidence_runtime
 
 
 def provide_principal(request: Request[Principal, Any, Any]) -> Principal:

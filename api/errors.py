@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import evidence
 import msgspec
 import sampling
 from litestar import MediaType, Request, Response
@@ -24,9 +25,13 @@ __all__ = [
     "Conflict",
     "ErrorBody",
     "Forbidden",
+    "Gone",
     "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
     "TooManyRequests",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationFailed",
     "exception_handlers",
 ]
@@ -89,6 +94,26 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     status_code = 409
     code = "CONFLICT"
+
+
+class Gone(ApiError):
+    status_code = 410
+    code = "GONE"
+
+
+class PreconditionFailed(ApiError):
+    status_code = 412
+    code = "PRECONDITION_FAILED"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
 
 
 class TooManyRequests(ApiError):
@@ -214,18 +239,39 @@ def _dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
     return _internal_handler(request, exc)
 
 
-# Domain errors of the pure libraries: status by class, code from the library's own code.
+# Domain errors of the pure libraries: status by class (first match; subclasses first),
+# code from the library's own code unless renamed below.
 DOMAIN_STATUS: dict[type[Exception], int] = {
     sampling.SeedCommitmentMismatch: 409,
     sampling.SamplingError: 422,
+    evidence.UnsupportedFormat: 415,
+    evidence.CorruptImage: 422,
+    evidence.ImageTooLarge: 422,
+    evidence.BlobTooLarge: 413,
+    evidence.ChecksumMismatch: 422,
+    evidence.StorageFull: 507,
+    evidence.BlobNotFound: 500,  # a record cites bytes the store lost: ours to fix, logged
+    evidence.StorageError: 503,
+    evidence.EvidenceError: 422,
 }
+DOMAIN_CODES: dict[type[Exception], str] = {evidence.BlobTooLarge: "PAYLOAD_TOO_LARGE"}
+# Attributes of domain errors that clients may act on, passed on as details.
+_DETAIL_ATTRIBUTES = ("expected", "actual", "limit", "pixels")
 
 
 def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = next(code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind))
     message = getattr(exc, "message", str(exc))
-    details = getattr(exc, "details", None) or None
-    return _respond(status, ErrorBody(str(getattr(exc, "code", "domain_error")).upper(), message, details))
+    details = getattr(exc, "details", None) or {
+        name: value for name in _DETAIL_ATTRIBUTES if (value := getattr(exc, name, None)) is not None
+    } or None
+    code = next((c for kind, c in DOMAIN_CODES.items() if isinstance(exc, kind)), None)
+    code = code or str(getattr(exc, "code", "domain_error")).upper()
+    headers = None
+    if status >= 500:
+        log.error("%s: %s", type(exc).__name__, message)
+        headers = {"Retry-After": "30"} if status == 503 else None
+    return _respond(status, ErrorBody(code, message, details), headers)
 
 
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -240,6 +286,7 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     CatalogError: _document_handler,
     SchemeError: _document_handler,
     InputError: _scoring_input_handler,
+    evidence.EvidenceError: _domain_handler,
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,

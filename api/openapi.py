@@ -8,10 +8,10 @@ and adds the statuses the operation can actually return.
 from __future__ import annotations
 
 from litestar import Litestar
-from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
-__all__ = ["document_errors"]
+__all__ = ["document_binary", "document_errors"]
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/token"}
 COMMON = {
@@ -53,7 +53,7 @@ def document_errors(app: Litestar) -> OpenAPI:
         },
     )
     for path, item in (schema.paths or {}).items():
-        for method in ("get", "put", "post", "patch", "delete"):
+        for method in ("get", "put", "post", "patch", "delete", "head"):
             operation = getattr(item, method)
             if operation is None:
                 continue
@@ -68,5 +68,51 @@ def document_errors(app: Litestar) -> OpenAPI:
             for status in [s for s in responses if s[0] in "45"]:
                 responses[status] = _error_response(wanted.pop(status, responses[status].description))
             responses |= {status: _error_response(text) for status, text in wanted.items()}
+            operation.responses = responses
+    return schema
+
+
+def _is_empty(response: OpenAPIResponse) -> bool:
+    schemas = [m.schema for m in (response.content or {}).values()]
+    return bool(schemas) and all(isinstance(s, Schema) and s.type == OpenAPIType.NULL for s in schemas)
+
+
+def _binary(description: str, media_types: list[str]) -> OpenAPIResponse:
+    schema = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+    return OpenAPIResponse(description=description, content={m: OpenAPIMediaType(schema=schema) for m in media_types})
+
+
+def document_binary(
+    app: Litestar, binary: dict[str, list[str]], text: dict[str, str], raw_bodies: dict[str, list[str]]
+) -> OpenAPI:
+    """Document operations that answer bytes (``binary``) or text (``text``) instead of JSON,
+    answers without a body (handlers returning None), and requests whose body is raw bytes
+    read as a stream (``raw_bodies``): Litestar sees no body parameter there and would
+    document none."""
+    schema = app.openapi_schema
+    for item in (schema.paths or {}).values():
+        for method in ("get", "put", "post", "patch", "delete", "head", "options"):
+            operation = getattr(item, method)
+            if operation is None or operation.operation_id is None:
+                continue
+            responses = dict(operation.responses or {})
+            if operation.operation_id in binary:
+                ok = responses.get("200")
+                description = ok.description if isinstance(ok, OpenAPIResponse) else "The bytes"
+                responses["200"] = _binary(description, binary[operation.operation_id])
+            if operation.operation_id in text:
+                media_type = text[operation.operation_id]
+                ok = responses.get("200")
+                description = ok.description if isinstance(ok, OpenAPIResponse) else "The text"
+                responses["200"] = OpenAPIResponse(description=description, content={
+                    media_type: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))})
+            for response in responses.values():
+                # Litestar documents a handler returning None as a JSON null; these send no body.
+                if isinstance(response, OpenAPIResponse) and _is_empty(response):
+                    response.content = None
+            if operation.operation_id in raw_bodies:
+                body_schema = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                operation.request_body = RequestBody(required=True, content={
+                    m: OpenAPIMediaType(schema=body_schema) for m in raw_bodies[operation.operation_id]})
             operation.responses = responses
     return schema

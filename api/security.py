@@ -183,6 +183,8 @@ def make_jwt_auth(settings: Settings, cache: PrincipalCache) -> JWTAuth[Principa
         token_secret=settings.secret_key,
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
         exclude=["^/healthz$", "^/readyz$", "^/schema", "^/api/v1/auth/token$"],
+        # Litestar skips HEAD too by default; a tus upload's HEAD must know its owner.
+        exclude_http_methods=["OPTIONS"],
         require_claims=["exp", "sub"],
         authentication_middleware_class=CachingJWTMiddleware,
     )

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Annotated, Literal, Mapping
 
 import msgspec
+from msgspec import Meta
 
 __all__ = ["Settings", "SettingsError", "ENV_PREFIX"]
 
@@ -75,9 +76,79 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     """``SPOTCHECK_LOG_LEVEL``. Python logging level of the JSON logs."""
 
+    evidence_max_bytes: Annotated[int, Meta(ge=1024)] = 25 * 1024 * 1024
+    """``SPOTCHECK_EVIDENCE_MAX_BYTES``. Largest photo accepted, by direct or resumable upload."""
+
+    evidence_max_pixels: Annotated[int, Meta(ge=1)] = 64_000_000
+    """``SPOTCHECK_EVIDENCE_MAX_PIXELS``. Largest image (width x height) decoded: the guard
+    against decompression bombs (a few-KB PNG can declare billions of pixels)."""
+
+    evidence_dir: str = ""
+    """``SPOTCHECK_EVIDENCE_DIR``. Folder of the local evidence store; empty means
+    ``DATA_DIR/evidence``. Unused when ``SPOTCHECK_EVIDENCE_S3_BUCKET`` is set."""
+
+    evidence_s3_bucket: str = ""
+    """``SPOTCHECK_EVIDENCE_S3_BUCKET``. Store evidence in this S3-compatible bucket (which must
+    exist) instead of the local folder. Credentials come from ``SPOTCHECK_EVIDENCE_S3_ACCESS_KEY_ID``
+    / ``SPOTCHECK_EVIDENCE_S3_SECRET_ACCESS_KEY`` if set, else from boto3's usual chain
+    (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` variables, ``~/.aws``, instance role)."""
+
+    evidence_s3_endpoint_url: str = ""
+    """``SPOTCHECK_EVIDENCE_S3_ENDPOINT_URL``. E.g. ``http://minio:9000``; empty means AWS."""
+
+    evidence_s3_prefix: str = ""
+    """``SPOTCHECK_EVIDENCE_S3_PREFIX``. Key prefix inside the bucket (e.g. ``spotcheck/``)."""
+
+    evidence_s3_region: str = ""
+    """``SPOTCHECK_EVIDENCE_S3_REGION``. Region name, if the endpoint needs one."""
+
+    evidence_s3_access_key_id: str = ""
+    """``SPOTCHECK_EVIDENCE_S3_ACCESS_KEY_ID``. Optional; see ``evidence_s3_bucket``."""
+
+    evidence_s3_secret_access_key: str = ""
+    """``SPOTCHECK_EVIDENCE_S3_SECRET_ACCESS_KEY``. Optional; see ``evidence_s3_bucket``."""
+
+    evidence_workers: Annotated[int, Meta(ge=1, le=64)] = 2
+    """``SPOTCHECK_EVIDENCE_WORKERS``. Processes per worker that decode photos (metadata,
+    thumbnails, perceptual hash: 30-700 ms of CPU each), so requests never wait on them."""
+
+    evidence_near_distance: Annotated[int, Meta(ge=0, le=16)] = 6
+    """``SPOTCHECK_EVIDENCE_NEAR_DISTANCE``. Largest perceptual-hash distance (bits of 64) at
+    which a photo of another task counts as a near-duplicate (flag reused_near)."""
+
+    evidence_unit_radius_m: Annotated[float, Meta(gt=0)] = 300.0
+    """``SPOTCHECK_EVIDENCE_UNIT_RADIUS_M``. A photo taken farther than this from the unit's
+    registered position (plus the GPS accuracy the phone reports) is flagged far_from_unit."""
+
+    evidence_clock_tolerance_seconds: Annotated[int, Meta(ge=0)] = 900
+    """``SPOTCHECK_EVIDENCE_CLOCK_TOLERANCE_SECONDS``. Phone clock drift forgiven at both ends
+    of the visit window and in the future-capture check."""
+
+    upload_expiry_seconds: Annotated[int, Meta(ge=1)] = 24 * 3600
+    """``SPOTCHECK_UPLOAD_EXPIRY_SECONDS``. A resumable upload not finished within this time
+    is abandoned: its received bytes are deleted."""
+
+    ledger_key_file: str = ""
+    """``SPOTCHECK_LEDGER_KEY_FILE``. Ed25519 key that signs ledger checkpoints; empty means
+    ``DATA_DIR/ledger.key``. Created (mode 0600) on first start if missing. Keep it out of the
+    database and its backups; publish its verifier key (``spotcheck ledger key``)."""
+
+    ledger_origin: Annotated[str, Meta(pattern=r"^[^\s+]+$")] = "spotcheck.local/ledger"
+    """``SPOTCHECK_LEDGER_ORIGIN``. Name of the log in its checkpoints (e.g.
+    ``spotcheck.example.gov.cn/ledger``); used when the key is created, after which the key
+    file's name is the origin."""
+
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def evidence_path(self) -> Path:
+        return Path(self.evidence_dir) if self.evidence_dir else self.data_path / "evidence"
+
+    @property
+    def ledger_key_path(self) -> Path:
+        return Path(self.ledger_key_file) if self.ledger_key_file else self.data_path / "ledger.key"
 
     @property
     def effective_database_url(self) -> str:

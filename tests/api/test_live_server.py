@@ -17,6 +17,8 @@ from tests.support.databases import create_postgres_database, drop_postgres_data
 from tests.support.server import LiveServer, start_server, stop_server
 
 ROLES = ["admin", "chief", "inspector", "unit"]
+# tus chunks are raw bytes under their own media type.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
@@ -55,7 +57,7 @@ def test_fuzz_every_endpoint_as_every_role(case, live, tokens):
     for role in [*ROLES, None]:
         headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
         response = case.call_and_validate(base_url=live.url, headers=headers, checks=CHECKS)
-        if response.status_code >= 400:
+        if response.status_code >= 400 and case.method.upper() != "HEAD":  # HEAD answers carry no body
             body = response.json()
             assert set(body) == {"code", "message", "details"}, (role, body)
 

@@ -28,3 +28,17 @@ def test_values_are_typed_and_bad_ones_name_the_variable(tmp_path):
         Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_TOKEN_TTL_SECONDS": "soon"})
     with pytest.raises(SettingsError, match="SPOTCHECK_ENV"):
         Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_ENV": "staging"})
+
+
+def test_evidence_settings_have_defaults_and_bad_ones_name_the_variable(tmp_path):
+    s = Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path)})
+    assert (s.evidence_max_bytes, s.evidence_workers, s.evidence_near_distance) == (25 * 1024 * 1024, 2, 6)
+    assert s.evidence_path == tmp_path / "evidence" and s.ledger_key_path == tmp_path / "ledger.key"
+    custom = Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_EVIDENCE_DIR": str(tmp_path / "photos"),
+                                "SPOTCHECK_EVIDENCE_UNIT_RADIUS_M": "150.5", "SPOTCHECK_LEDGER_KEY_FILE": "/etc/spotcheck/key"})
+    assert custom.evidence_path == tmp_path / "photos" and custom.evidence_unit_radius_m == 150.5
+    assert str(custom.ledger_key_path) == "/etc/spotcheck/key"
+    for name, value in (("EVIDENCE_WORKERS", "0"), ("EVIDENCE_NEAR_DISTANCE", "40"), ("LEDGER_ORIGIN", "a b"),
+                        ("EVIDENCE_MAX_BYTES", "lots")):
+        with pytest.raises(SettingsError, match=f"SPOTCHECK_{name}"):
+            Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), f"SPOTCHECK_{name}": value})

@@ -47,10 +47,10 @@ def quadrants(size: tuple[int, int] = (320, 240)) -> Image.Image:
 
 
 def _dms(value: float) -> tuple[IFDRational, IFDRational, IFDRational]:
-    degrees = int(value)
-    minutes = int((value - degrees) * 60)
-    seconds = round(((value - degrees) * 60 - minutes) * 60 * 1000)
-    return IFDRational(degrees, 1), IFDRational(minutes, 1), IFDRational(seconds, 1000)
+    # Split whole milli-arcseconds: splitting the float can round 59.9999 s up to 60 s.
+    degrees, rest = divmod(round(value * 3_600_000), 3_600_000)
+    minutes, millis = divmod(rest, 60_000)
+    return IFDRational(degrees, 1), IFDRational(minutes, 1), IFDRational(millis, 1000)
 
 
 def exif(

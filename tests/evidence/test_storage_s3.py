@@ -2,11 +2,6 @@
 
 import hashlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -17,37 +12,16 @@ from evidence.errors import BlobNotFound, BlobTooLarge, ChecksumMismatch
 from evidence.leaf import evidence_entry
 from evidence.storage import BlobStore, hash_stored, put_bytes, put_chunks
 from evidence.storage_s3 import S3BlobStore
+from tests.support.s3 import moto_server
+from tests.support.server import free_port
 
 MIB = 1024 * 1024
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def endpoint():
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto server did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -142,7 +116,7 @@ def test_an_unreachable_endpoint_is_a_storage_error_not_a_botocore_one(monkeypat
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{_free_port()}", region_name="us-east-1",
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{free_port()}", region_name="us-east-1",
                           config=Config(retries={"max_attempts": 1}, connect_timeout=2))
     store = S3BlobStore("nowhere", client=client)
     with pytest.raises(StorageError):

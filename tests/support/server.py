@@ -49,10 +49,15 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def start_server(data_dir: Path, database_url: str | None = None, *, workers: int = 1, demo: bool = True) -> LiveServer:
-    """Migrate, load the demo (accounts captured from its output) and serve; waits for /readyz."""
-    pythonpath = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
-    env = {**os.environ, "PYTHONPATH": pythonpath, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING"}
+def start_server(data_dir: Path, database_url: str | None = None, *, workers: int = 1, demo: bool = True,
+                 extra_env: dict[str, str] | None = None) -> LiveServer:
+    """Migrate, load the demo (accounts captured from its output) and serve; waits for /readyz.
+
+    Several servers may share one data folder (and database): each logs to its own file."""
+    env = {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING",
+           # The code under test, not whatever checkout the virtualenv was installed from.
+           "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+           **(extra_env or {})}
     if database_url:
         env["SPOTCHECK_DATABASE_URL"] = database_url
     _cli(env, "migrate")
@@ -63,7 +68,7 @@ def start_server(data_dir: Path, database_url: str | None = None, *, workers: in
             if line.startswith("  ") and len(parts) >= 3:
                 accounts.setdefault(parts[0], (parts[1], parts[2]))
     port = free_port()
-    server = LiveServer(url=f"http://127.0.0.1:{port}", process=None, env=env, log=data_dir / "server.log",  # type: ignore[arg-type]
+    server = LiveServer(url=f"http://127.0.0.1:{port}", process=None, env=env, log=data_dir / f"server-{port}.log",  # type: ignore[arg-type]
                         accounts=accounts, workers=workers)
     _launch(server)
     return server

@@ -1,0 +1,189 @@
+"""Evidence records: who may see them, their integrity flags, and their JSON form.
+
+Who sees a piece of evidence: chiefs and admins all; an inspector what they filed and
+what was filed for a task of their team; a unit account only evidence cited by a confirmed
+deduction against it. Deductions do not exist yet (issue 7), so :func:`evidence_visibility`
+gives units nothing; issue 7 replaces its ``unit`` branch.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Sequence
+
+import msgspec
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evidence.audit import Receipt
+from evidence.exif import PhotoMetadata
+from evidence.flags import Flag, ReuseMatch, UnitLocation, VisitWindow, integrity_flags
+from evidence.formats import ImageFormat
+from evidence.phash import hamming
+from evidence.reuse import BandScheme, band_probes, from_signed64
+from api.db import utcnow
+from api.errors import NotFound
+from api.evidence_runtime import EvidenceRuntime
+from api.models import Unit
+from api.models_draws import Task, TaskInspector
+from api.models_evidence import BAND_COLUMNS, Evidence, LedgerEntryRow
+from api.schemas.evidence import EvidenceOut, ThumbnailOut
+from api.security import Principal
+
+__all__ = [
+    "BANDS",
+    "TaskScope",
+    "evidence_out",
+    "evidence_page",
+    "evidence_visibility",
+    "get_evidence",
+    "integrity",
+    "recompute_flags",
+    "task_scope",
+]
+
+BANDS = BandScheme(len(BAND_COLUMNS))
+MAX_MATCHES = 200  # per kind; a flag names at most this many other photos
+
+
+def evidence_visibility(p: Principal) -> ColumnElement[bool]:
+    if p.role in ("admin", "chief"):
+        return true()
+    if p.role == "inspector":
+        team = exists().where(and_(TaskInspector.task_id == Evidence.task_id, TaskInspector.username == p.username))
+        return or_(Evidence.uploaded_by == p.username, team)
+    # unit: issue 7 grants evidence cited by a confirmed deduction against p.unit_code here.
+    return false()
+
+
+async def get_evidence(session: AsyncSession, p: Principal, evidence_id: uuid.UUID) -> Evidence:
+    """The evidence if the caller may see it; 404 otherwise (as if it did not exist)."""
+    row = (await session.execute(select(Evidence).where(Evidence.id == evidence_id, evidence_visibility(p)))).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such evidence.", details={"evidence_id": str(evidence_id)})
+    return row
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """What the flags need to know of the task a photo is filed for."""
+
+    id: uuid.UUID
+    unit_code: str
+    due_from: date
+    due_to: date
+    unit_lat: float | None
+    unit_lon: float | None
+
+
+async def task_scope(session: AsyncSession, task_id: uuid.UUID) -> TaskScope | None:
+    row = (await session.execute(
+        select(Task.id, Task.unit_code, Task.due_from, Task.due_to, Unit.lat, Unit.lon)
+        .join(Unit, Unit.code == Task.unit_code).where(Task.id == task_id)
+    )).first()
+    return None if row is None else TaskScope(*row)
+
+
+async def _reuse_matches(
+    session: AsyncSession, sha256: str, phash: int, exclude: uuid.UUID | None, max_distance: int
+) -> list[ReuseMatch]:
+    """Other evidence with the same bytes, or a pHash within ``max_distance`` bits (found
+    through the indexed band columns, exact by the pigeonhole principle: evidence.reuse)."""
+    columns = (Evidence.id, Evidence.task_id, Evidence.unit_code, Evidence.sha256, Evidence.phash)
+    others = [] if exclude is None else [Evidence.id != exclude]
+    probes = band_probes(from_signed64(phash), max_distance, BANDS)
+    near = or_(*(getattr(Evidence, name).in_(values) for name, values in zip(BAND_COLUMNS, probes, strict=True)))
+    rows = list(await session.execute(select(*columns).where(Evidence.sha256 == sha256, *others).limit(MAX_MATCHES)))
+    rows += await session.execute(select(*columns).where(near, Evidence.sha256 != sha256, *others).limit(MAX_MATCHES * 4))
+    matches = []
+    for row in rows:
+        distance = hamming(row.phash, phash)
+        if row.sha256 == sha256 or distance <= max_distance:
+            matches.append(ReuseMatch(evidence_id=str(row.id), task_id=str(row.task_id or ""),
+                                      unit_id=row.unit_code or "", distance=distance, same_bytes=row.sha256 == sha256))
+    return matches
+
+
+def _window(scope: TaskScope, runtime: EvidenceRuntime) -> VisitWindow:
+    # The due window is in dates, China time: from the first day's midnight to the last day's end.
+    # Issue 6 narrows this to the check-in / check-out times of the visit.
+    zone = runtime.policy.naive_time_zone
+    return VisitWindow(start=datetime.combine(scope.due_from, time(), zone),
+                       end=datetime.combine(scope.due_to + timedelta(days=1), time(), zone))
+
+
+async def integrity(
+    session: AsyncSession,
+    runtime: EvidenceRuntime,
+    *,
+    metadata: PhotoMetadata,
+    width: int,
+    height: int,
+    sha256: str,
+    phash: int,
+    received_at: datetime,
+    scope: TaskScope | None,
+    exclude: uuid.UUID | None = None,
+) -> list[Flag]:
+    """The integrity flags of a photo (``phash`` as stored: signed 64-bit)."""
+    matches = await _reuse_matches(session, sha256, phash, exclude, runtime.policy.near_max_distance)
+    unit = None
+    if scope is not None and scope.unit_lat is not None and scope.unit_lon is not None:
+        unit = UnitLocation(scope.unit_lat, scope.unit_lon, runtime.unit_radius_m)
+    return integrity_flags(
+        metadata, width=width, height=height, received_at=received_at,
+        task_id=str(scope.id) if scope else "", unit_id=scope.unit_code if scope else "",
+        window=_window(scope, runtime) if scope else None, unit=unit, matches=matches, policy=runtime.policy,
+    )
+
+
+async def recompute_flags(session: AsyncSession, runtime: EvidenceRuntime, row: Evidence) -> None:
+    """Recompute ``row``'s flags against today's evidence, task and registry (the caller commits).
+
+    Issue 6 calls it once check-in times narrow the visit window.
+    """
+    scope = await task_scope(session, row.task_id) if row.task_id else None
+    flags = await integrity(
+        session, runtime, metadata=msgspec.convert(row.photo_metadata, PhotoMetadata), width=row.width,
+        height=row.height, sha256=row.sha256, phash=row.phash, received_at=row.received_at, scope=scope, exclude=row.id,
+    )
+    row.flags = msgspec.to_builtins(flags)
+    row.flags_at = utcnow()
+
+
+def _out(row: Evidence, entry: LedgerEntryRow) -> EvidenceOut:
+    metadata = msgspec.convert(row.photo_metadata, PhotoMetadata)
+    fmt = ImageFormat(row.format)
+    return EvidenceOut(
+        id=row.id, task_id=row.task_id, unit_code=row.unit_code, uploaded_by=row.uploaded_by, sha256=row.sha256,
+        size=row.size, format=fmt, media_type=fmt.media_type, width=row.width, height=row.height,
+        display_width=row.display_width, display_height=row.display_height, capture_time=row.capture_time,
+        capture_time_source=metadata.capture_time_source, gps=metadata.gps, metadata=metadata,
+        metadata_sha256=row.metadata_sha256, phash=f"{from_signed64(row.phash):016x}",
+        flags=msgspec.convert(row.flags, list[Flag]), flags_at=row.flags_at,
+        thumbnails=[ThumbnailOut(box=t["box"], width=t["width"], height=t["height"]) for t in row.thumbnails],
+        received_at=row.received_at,
+        receipt=Receipt(index=entry.seq, leaf_hash=bytes(entry.leaf_hash).hex(), tree_size=entry.seq + 1,
+                        root=bytes(entry.root).hex()),
+        ledger_entry=json.loads(entry.entry),
+    )
+
+
+async def evidence_out(session: AsyncSession, row: Evidence) -> EvidenceOut:
+    entry = (await session.execute(select(LedgerEntryRow).where(LedgerEntryRow.seq == row.ledger_seq))).scalar_one()
+    return _out(row, entry)
+
+
+async def evidence_page(
+    session: AsyncSession, p: Principal, filters: Sequence[ColumnElement[bool]], *, limit: int, offset: int
+) -> dict[str, Any]:
+    where = [evidence_visibility(p), *filters]
+    total = (await session.execute(select(func.count()).select_from(Evidence).where(*where))).scalar_one()
+    rows = await session.execute(
+        select(Evidence, LedgerEntryRow).join(LedgerEntryRow, LedgerEntryRow.seq == Evidence.ledger_seq)
+        .where(*where).order_by(Evidence.received_at, Evidence.id).limit(limit).offset(offset)
+    )
+    return {"items": [_out(e, l) for e, l in rows], "total": total, "limit": limit, "offset": offset}
