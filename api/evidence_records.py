@@ -29,6 +29,7 @@ from api.errors import NotFound
 from api.evidence_runtime import EvidenceRuntime
 from api.models import Unit
 from api.models_draws import Task, TaskInspector
+from api.models_field import CheckIn
 from api.models_evidence import BAND_COLUMNS, Evidence, LedgerEntryRow
 from api.schemas.evidence import EvidenceOut, ThumbnailOut
 from api.security import Principal
@@ -77,6 +78,8 @@ class TaskScope:
     due_to: date
     unit_lat: float | None
     unit_lon: float | None
+    checked_in: datetime | None = None
+    checked_out: datetime | None = None
 
 
 async def task_scope(session: AsyncSession, task_id: uuid.UUID) -> TaskScope | None:
@@ -84,7 +87,11 @@ async def task_scope(session: AsyncSession, task_id: uuid.UUID) -> TaskScope | N
         select(Task.id, Task.unit_code, Task.due_from, Task.due_to, Unit.lat, Unit.lon)
         .join(Unit, Unit.code == Task.unit_code).where(Task.id == task_id)
     )).first()
-    return None if row is None else TaskScope(*row)
+    if row is None:
+        return None
+    first_in = (await session.execute(select(func.min(CheckIn.server_time)).where(CheckIn.task_id == task_id, CheckIn.kind == "in"))).scalar()
+    last_out = (await session.execute(select(func.max(CheckIn.server_time)).where(CheckIn.task_id == task_id, CheckIn.kind == "out"))).scalar()
+    return TaskScope(*row, checked_in=first_in, checked_out=last_out)
 
 
 async def _reuse_matches(
@@ -108,11 +115,13 @@ async def _reuse_matches(
 
 
 def _window(scope: TaskScope, runtime: EvidenceRuntime) -> VisitWindow:
-    # The due window is in dates, China time: from the first day's midnight to the last day's end.
-    # Issue 6 narrows this to the check-in / check-out times of the visit.
+    """The visit: from the first check-in to the last check-out when the inspectors checked
+    in on site, else the task's due window in dates, China time (first day's midnight to the
+    last day's end)."""
     zone = runtime.policy.naive_time_zone
-    return VisitWindow(start=datetime.combine(scope.due_from, time(), zone),
-                       end=datetime.combine(scope.due_to + timedelta(days=1), time(), zone))
+    start = scope.checked_in or datetime.combine(scope.due_from, time(), zone)
+    end = scope.checked_out if scope.checked_out and scope.checked_out > start else datetime.combine(scope.due_to + timedelta(days=1), time(), zone)
+    return VisitWindow(start=start, end=end)
 
 
 async def integrity(

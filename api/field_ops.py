@@ -26,6 +26,7 @@ from api.db import utcnow
 from api.errors import ApiError, Conflict, NotFound, ValidationFailed
 from api.field_facts import FieldFacts, PeriodFacts, TaskFacts, UnitFacts
 from api.models_draws import Plan, Task
+from api.models_evidence import Evidence
 from api.models_field import CheckIn, Finding
 from api.models_scoring import Deduction, Period
 from api.schemas.field import CheckInCreate, CheckInOut, FindingCreate, FindingOut
@@ -100,6 +101,7 @@ FINDINGS = Finding.__table__
 CHECK_INS = CheckIn.__table__
 DEDUCTIONS = Deduction.__table__
 TASKS = Task.__table__
+EVIDENCE = Evidence.__table__
 PLANS = Plan.__table__
 PERIODS = Period.__table__
 
@@ -166,6 +168,7 @@ class FieldWriter:
         targets = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
         units = self.facts.units(connection, {t.unit_code for t in tasks.values()})
         catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
+        photos = self._photo_tasks(connection, {e for op in ops for e in op.data.evidence_ids})
         now = utcnow()
         outcomes: list[Any] = []
         rows: list[dict[str, Any]] = []
@@ -196,6 +199,7 @@ class FieldWriter:
                 if status == "submitted" and target is None:
                     raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                                    code="TASK_SUBMITTED")
+                self._check_photos(data.evidence_ids, task.id, photos)
                 row, deduction = self._finding_rows(op, digest, task, periods, period_status, catalogs, units, now)
                 rows.append(row)
                 deductions.append(deduction)
@@ -220,6 +224,21 @@ class FieldWriter:
                                .values(status="rejected", updated_at=now))
         by_id = {r["id"]: (r, d["points"]) for r, d in zip(rows, deductions)}
         return self._finding_results(connection, ops, digests, outcomes, by_id, inserted)
+
+    @staticmethod
+    def _photo_tasks(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
+        """The task each cited photo was filed for."""
+        if not ids:
+            return {}
+        return dict(connection.execute(select(EVIDENCE.c.id, EVIDENCE.c.task_id).where(EVIDENCE.c.id.in_(ids))).all())
+
+    @staticmethod
+    def _check_photos(ids: Sequence[uuid.UUID], task_id: uuid.UUID, photos: dict[uuid.UUID, uuid.UUID | None]) -> None:
+        # A photo backs a finding of the task it was filed for: its ledger entry names that task.
+        for index, evidence_id in enumerate(ids):
+            if photos.get(evidence_id, "missing") != task_id:
+                message = "no photo filed for this task with that id" if evidence_id not in photos else "the photo was filed for another task"
+                raise _bad(f"$.evidence_ids[{index}]", message)
 
     def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, PeriodFacts],
                       period_status: str | None, catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]],
@@ -321,6 +340,7 @@ class FieldWriter:
             raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                            code="TASK_SUBMITTED")
         data = msgspec.structs.replace(_as_create(row), **op.changes)
+        self._check_photos(data.evidence_ids, task.id, self._photo_tasks(connection, set(data.evidence_ids)))
         periods = self.facts.periods(connection, {task.period} if task.period else set())
         catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
         units = self.facts.units(connection, {task.unit_code})

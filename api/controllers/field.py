@@ -7,6 +7,7 @@ only after the commit. Ids come from the phone, so every write is safe to repeat
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any, Sequence
 
@@ -22,6 +23,8 @@ from api.deps import DB
 from api.errors import ApiError, ErrorBody, NotFound
 from api.field_ops import CheckInOp, EditOp, FindingOp, SubmitOp, check_in_out, finding_out
 from api.models_draws import TaskInspector
+from api.evidence_records import recompute_flags
+from api.models_evidence import Evidence
 from api.models_field import CheckIn, Finding
 from api.models_scoring import Deduction
 from api.schemas.common import Page
@@ -36,6 +39,7 @@ from api.tasks import get_task
 __all__ = ["CheckInController", "FindingController", "SyncController"]
 
 Req = Request[Principal, Any, Any]
+log = logging.getLogger("spotcheck.field")
 INSPECTORS = requires("inspector")
 
 
@@ -79,7 +83,9 @@ class FindingController(Controller):
           summary="Log a finding (idempotent: the phone chooses the id)",
           description="201 when stored, 200 when the same id and body were stored before, 409 when the id is used by another finding.")
     async def create(self, request: Req, data: JSONBody[FindingCreate]) -> Response[FindingOut]:
-        return _created(await request.app.state.writer.submit("finding", FindingOp(request.user, data)))
+        outcome = await request.app.state.writer.submit("finding", FindingOp(request.user, data))
+        await review_photos(request.app.state, [outcome[0]] if outcome[1] else [])
+        return _created(outcome)
 
     @get("/", operation_id="listFindings", guards=[READERS], summary="Findings the caller may see")
     async def list_findings(self, request: Req, db: DB, task_id: FromQuery[uuid.UUID | None] = None,
@@ -99,7 +105,9 @@ class FindingController(Controller):
            summary="Edit a finding while its task is not submitted")
     async def update(self, request: Req, finding_id: FromPath[uuid.UUID], data: JSONBody[FindingUpdate]) -> FindingOut:
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-        return await request.app.state.writer.submit("edit", EditOp(request.user, finding_id, changes))
+        finding = await request.app.state.writer.submit("edit", EditOp(request.user, finding_id, changes))
+        await review_photos(request.app.state, [finding])
+        return finding
 
 
 class CheckInController(Controller):
@@ -123,6 +131,22 @@ class CheckInController(Controller):
     async def submit(self, request: Req, task_id: FromPath[uuid.UUID], db: DB) -> TaskOut:
         await request.app.state.writer.submit("submit", SubmitOp(request.user, task_id))
         return await get_task(db, request.user, task_id)
+
+
+async def review_photos(state: Any, findings: Sequence[FindingOut]) -> None:
+    """Re-check the photos a finding cites against the visit as checked in (reuse, capture
+    time inside the visit, distance): the flags the chief sees. Flags inform, never block,
+    so a failure here is logged and the stored finding stands."""
+    ids = {e for f in findings for e in f.evidence_ids}
+    if not ids:
+        return
+    try:
+        async with state.sessionmaker() as session:
+            for row in (await session.execute(select(Evidence).where(Evidence.id.in_(ids)))).scalars():
+                await recompute_flags(session, state.evidence_runtime, row)
+            await session.commit()
+    except Exception:  # advisory work after the commit: the answer must not fail for it
+        log.exception("could not re-check the photos of %d finding(s)", len(findings))
 
 
 def _error(exc: Exception) -> tuple[int, ErrorBody]:
@@ -161,6 +185,8 @@ class SyncController(Controller):
             outcomes = await asyncio.gather(*(writer.submit(kind, op) for _, op in items), return_exceptions=True)
             for (index, _), outcome in zip(items, outcomes):
                 results[index] = _result(index, kind, outcome)
+            if kind == "finding":
+                await review_photos(request.app.state, [o[0] for o in outcomes if isinstance(o, tuple) and o[1]])
         return SyncResponse(server_time=utcnow(), results=[r for r in results if r is not None])
 
 
