@@ -4,7 +4,6 @@ database. It reads no environment; :func:`create_app_from_env` is the entry poin
 
 from __future__ import annotations
 
-import sys
 import uuid
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -143,10 +142,6 @@ async def _ensure_request_id(message: Message, scope: Scope) -> None:
 
 
 def create_app_from_env() -> Litestar:
-    # The group-commit writer thread gives up the GIL on every SQLite call; with the default
-    # 5 ms switch interval, taking it back from a busy event loop can stall a batch for
-    # milliseconds each time. A shorter interval hands it back promptly.
-    sys.setswitchinterval(0.0005)
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     return create_app(settings)
