@@ -12,36 +12,30 @@ NOTHING, so two workers racing on one id cannot store it twice.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Sequence
 
 import msgspec
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import utcnow
-from api.errors import ApiError, Conflict, NotFound, ValidationFailed
+from api.errors import ApiError, Conflict, NotFound
+from api.field_common import (
+    DEDUCTIONS, EVIDENCE, FINDINGS, OPEN_TASK, bad, body_digest, insert_or_ignore, task_state, team_task,
+)
 from api.field_facts import FieldFacts, PeriodFacts, TaskFacts, UnitFacts
-from api.models_draws import Plan, Task
-from api.models_evidence import Evidence
-from api.models_field import CheckIn, Finding
-from api.models_scoring import Deduction, Period
-from api.schemas.field import CheckInCreate, CheckInOut, FindingCreate, FindingOut
+from api.field_visits import VisitHandlers
+from api.schemas.field import FindingCreate, FindingOut
 from api.security import Principal
 from api.settings import Settings
-from evidence import haversine_m
 from scoring import Finding as ScoredFinding
 from scoring import Catalog, Indicator, ScoringError, propose
 from scoring import Unit as ScoredUnit
 
-__all__ = ["CheckInOp", "EditOp", "FieldWriter", "FindingOp", "SubmitOp", "body_digest", "check_in_out", "finding_out"]
+__all__ = ["EditOp", "FieldWriter", "FindingOp", "finding_out"]
 
-OPEN_TASK = ("assigned", "in_progress")
 DEDUCTION_NAMESPACE = uuid.UUID("5b0d3a52-58f4-4d39-9d0c-2f1f6f3c7a11")
-DONE_TASK = ("submitted", "reviewed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,28 +45,10 @@ class FindingOp:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckInOp:
-    principal: Principal
-    task_id: uuid.UUID
-    data: CheckInCreate
-
-
-@dataclass(frozen=True, slots=True)
 class EditOp:
     principal: Principal
     finding_id: uuid.UUID
     changes: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitOp:
-    principal: Principal
-    task_id: uuid.UUID
-
-
-def body_digest(data: msgspec.Struct, *extra: str) -> str:
-    """SHA-256 of the decoded body (so key order and defaults spelled out do not matter)."""
-    return hashlib.sha256(msgspec.json.encode(data) + "".join(extra).encode()).hexdigest()
 
 
 def finding_out(row: Any, points: float | None) -> FindingOut:
@@ -97,30 +73,10 @@ class _RowView:
         return self._row[name]
 
 
-FINDINGS = Finding.__table__
-CHECK_INS = CheckIn.__table__
-DEDUCTIONS = Deduction.__table__
-TASKS = Task.__table__
-EVIDENCE = Evidence.__table__
-PLANS = Plan.__table__
-PERIODS = Period.__table__
-
-
-def _insert(connection: Connection, table: Any) -> Any:
-    dialect = connection.dialect.name
-    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
-
-
-def _bad(path: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"Invalid input: {path}: {message}", details=[{"path": path, "message": message}])
-
-
-def _no_task(task_id: uuid.UUID) -> NotFound:
-    return NotFound("No such task.", details={"task_id": str(task_id)})
-
-
-class FieldWriter:
-    """The three batch handlers, sharing one worker's FieldFacts and the settings."""
+class FieldWriter(VisitHandlers):
+    """The batch handlers of field writes (findings and edits here, check-ins and
+    submissions in :class:`api.field_visits.VisitHandlers`), sharing one worker's
+    FieldFacts and the settings."""
 
     def __init__(self, settings: Settings, facts: FieldFacts) -> None:
         self.settings = settings
@@ -129,40 +85,10 @@ class FieldWriter:
     def handlers(self) -> dict[str, Any]:
         return {"finding": self.findings, "check_in": self.check_ins, "submit": self.submissions, "edit": self.edits}
 
-    @staticmethod
-    def _task_state(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
-        """Each task's status and its period's status, the two facts that change; task rows
-        are locked on PostgreSQL (in id order) so a submission cannot slip in between."""
-        if not ids:
-            return {}
-        query = (select(TASKS.c.id, TASKS.c.status, PERIODS.c.status)
-                 .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id).outerjoin(PERIODS, PERIODS.c.code == PLANS.c.period))
-                 .where(TASKS.c.id.in_(ids)).order_by(TASKS.c.id).with_for_update(of=TASKS))
-        return {task_id: (status, period_status) for task_id, status, period_status in connection.execute(query).all()}
-
-    @staticmethod
-    def _statuses(connection: Connection, ids: set[uuid.UUID], *, lock: bool = False) -> dict[uuid.UUID, str]:
-        if not ids:
-            return {}
-        query = select(TASKS.c.id, TASKS.c.status).where(TASKS.c.id.in_(ids)).order_by(TASKS.c.id)
-        # PostgreSQL: hold the task rows (in id order, so two writers never deadlock) so that a
-        # submission cannot slip between this check and the write. SQLite writers take turns.
-        return dict(connection.execute(query.with_for_update() if lock else query).all())
-
-    @staticmethod
-    def _team_task(principal: Principal, task_id: uuid.UUID, tasks: dict[uuid.UUID, TaskFacts]) -> TaskFacts:
-        task = tasks.get(task_id)
-        # An inspector off the team must not learn the task exists: 404, as for a missing one.
-        if task is None or principal.username not in task.team:
-            raise _no_task(task_id)
-        return task
-
-    # -- findings ---------------------------------------------------------------------------
-
     def findings(self, connection: Connection, ops: Sequence[FindingOp]) -> list[Any]:
         digests = [body_digest(op.data) for op in ops]
         tasks = self.facts.tasks(connection, {op.data.task_id for op in ops})
-        state = self._task_state(connection, set(tasks))
+        state = task_state(connection, set(tasks))
         periods = self.facts.periods(connection, {t.period for t in tasks.values() if t.period})
         wanted = {op.data.supersedes for op in ops if op.data.supersedes}
         targets = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
@@ -184,13 +110,13 @@ class FieldWriter:
                                        code="FINDING_ID_REUSED", details={"id": str(data.id)})
                     outcomes.append(("repeat", data.id))
                     continue
-                task = self._team_task(op.principal, data.task_id, tasks)
+                task = team_task(op.principal, data.task_id, tasks)
                 status, period_status = state[task.id]
                 target = None
                 if data.supersedes is not None:
                     target = targets.get(data.supersedes)
                     if target is None or target.task_id != task.id:
-                        raise _bad("$.supersedes", "no finding of this task with that id")
+                        raise bad("$.supersedes", "no finding of this task with that id")
                     if target.superseded_by is not None or any(s == target.id for s, _ in superseding):
                         raise Conflict("That finding is already superseded.", code="ALREADY_SUPERSEDED",
                                        details={"superseded_by": str(target.superseded_by)})
@@ -211,7 +137,7 @@ class FieldWriter:
                 outcomes.append(exc)
         inserted: set[uuid.UUID] = set()
         if rows:
-            inserted = set(connection.execute(_insert(connection, FINDINGS).returning(FINDINGS.c.id), rows).scalars())
+            inserted = set(connection.execute(insert_or_ignore(connection, FINDINGS).returning(FINDINGS.c.id), rows).scalars())
         kept = [d for d in deductions if d["finding_id"] in inserted]
         if kept:
             connection.execute(insert(DEDUCTIONS), kept)
@@ -238,14 +164,14 @@ class FieldWriter:
         for index, evidence_id in enumerate(ids):
             if photos.get(evidence_id, "missing") != task_id:
                 message = "no photo filed for this task with that id" if evidence_id not in photos else "the photo was filed for another task"
-                raise _bad(f"$.evidence_ids[{index}]", message)
+                raise bad(f"$.evidence_ids[{index}]", message)
 
     def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, PeriodFacts],
                       period_status: str | None, catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]],
                       units: dict[str, UnitFacts], now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         data = op.data
         if task.period is None or task.period not in periods:
-            raise _bad("$.task_id", "the task's plan belongs to no period, so findings cannot be scored")
+            raise bad("$.task_id", "the task's plan belongs to no period, so findings cannot be scored")
         period = periods[task.period]
         if period_status != "open":
             raise Conflict(f"Period {period.code!r} is {period_status}; it takes no more findings.",
@@ -253,18 +179,18 @@ class FieldWriter:
         catalog, indicators = catalogs[period.code]
         indicator = indicators.get(data.indicator)
         if indicator is None:
-            raise _bad("$.indicator", f"no indicator {data.indicator!r} in catalog {catalog.code} v{catalog.version}")
+            raise bad("$.indicator", f"no indicator {data.indicator!r} in catalog {catalog.code} v{catalog.version}")
         if indicator.task_kinds and task.kind not in indicator.task_kinds:
-            raise _bad("$.indicator", f"indicator {data.indicator!r} does not apply to a {task.kind} task")
+            raise bad("$.indicator", f"indicator {data.indicator!r} does not apply to a {task.kind} task")
         if data.case_file is not None and data.case_file not in task.case_files:
-            raise _bad("$.case_file", f"case file {data.case_file!r} was not sampled for this task")
+            raise bad("$.case_file", f"case file {data.case_file!r} was not sampled for this task")
         charged = self._charged_unit(period, task.unit_code, units)
         finding = ScoredFinding(id=str(data.id), unit=charged.code, indicator=data.indicator, count=data.count,
                                 quantity=data.quantity, level=data.level, achievement=data.achievement, staff=tuple(data.staff))
         try:
             proposal = propose(catalog, finding, ScoredUnit(code=charged.code, tier=charged.tier))
         except ScoringError as exc:
-            raise _bad("$.indicator", str(exc)) from None
+            raise bad("$.indicator", str(exc)) from None
         # Derived from the finding: no random draw on the hot path, and stable across retries.
         deduction_id = uuid.uuid5(DEDUCTION_NAMESPACE, str(data.id))
         row = {
@@ -292,7 +218,7 @@ class FieldWriter:
             if unit.kind == period.unit_kind and (period.parent_code is None or unit.parent_code == period.parent_code):
                 return unit
             unit = units.get(unit.parent_code) if unit.parent_code else None
-        raise _bad("$.task_id", f"neither unit {unit_code!r} nor a parent of it is assessed in period {period.code!r}")
+        raise bad("$.task_id", f"neither unit {unit_code!r} nor a parent of it is assessed in period {period.code!r}")
 
     def _finding_results(self, connection: Connection, ops: Sequence[FindingOp], digests: list[str], outcomes: list[Any],
                          written: dict[uuid.UUID, tuple[dict[str, Any], float]], inserted: set[uuid.UUID]) -> list[Any]:
@@ -334,8 +260,8 @@ class FieldWriter:
         tasks = self.facts.tasks(connection, {row.task_id}) if row is not None else {}
         if row is None:
             raise NotFound("No such finding.", details={"id": str(op.finding_id)})
-        task = self._team_task(op.principal, row.task_id, tasks)
-        status, period_status = self._task_state(connection, {task.id})[task.id]
+        task = team_task(op.principal, row.task_id, tasks)
+        status, period_status = task_state(connection, {task.id})[task.id]
         if status not in OPEN_TASK:
             raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                            code="TASK_SUBMITTED")
@@ -357,84 +283,6 @@ class FieldWriter:
         points = connection.execute(select(DEDUCTIONS.c.points).where(DEDUCTIONS.c.id == stored.deduction_id)).scalar_one_or_none()
         return finding_out(stored, points)
 
-    # -- check-ins ---------------------------------------------------------------------------
-
-    def check_ins(self, connection: Connection, ops: Sequence[CheckInOp]) -> list[Any]:
-        digests = [body_digest(op.data, str(op.task_id)) for op in ops]
-        existing = {r.id: r for r in connection.execute(
-            select(CHECK_INS.c.id, CHECK_INS.c.body_sha256).where(CHECK_INS.c.id.in_({op.data.id for op in ops}))).all()}
-        tasks = self.facts.tasks(connection, {op.task_id for op in ops})
-        statuses = self._statuses(connection, set(tasks), lock=True)
-        units = self.facts.units(connection, {t.unit_code for t in tasks.values()})
-        now = utcnow()
-        outcomes: list[Any] = []
-        rows: list[dict[str, Any]] = []
-        started: set[uuid.UUID] = set()
-        seen: dict[uuid.UUID, str] = {}
-        for op, digest in zip(ops, digests):
-            try:
-                if op.data.id in existing or op.data.id in seen:
-                    stored = existing[op.data.id].body_sha256 if op.data.id in existing else seen[op.data.id]
-                    if stored != digest:
-                        raise Conflict("This check-in id is already used for a different check-in.", code="CHECK_IN_ID_REUSED")
-                    outcomes.append(("existing", op.data.id))
-                    continue
-                task = self._team_task(op.principal, op.task_id, tasks)
-                if statuses[task.id] in DONE_TASK:
-                    raise Conflict("The task is submitted; check-ins are closed.", code="TASK_SUBMITTED")
-                rows.append(self._check_in_row(op, digest, units.get(task.unit_code), now))
-                seen[op.data.id] = digest
-                if op.data.kind == "in" and statuses[task.id] == "assigned":
-                    started.add(task.id)
-                outcomes.append(("new", op.data.id))
-            except ApiError as exc:
-                outcomes.append(exc)
-        if rows:
-            connection.execute(_insert(connection, CHECK_INS), rows)
-        if started:
-            connection.execute(update(TASKS).where(TASKS.c.id.in_(started), TASKS.c.status == "assigned")
-                               .values(status="in_progress", updated_at=now))
-        ids = {o[1] for o in outcomes if isinstance(o, tuple)}
-        stored = {r.id: r for r in connection.execute(select(CHECK_INS).where(CHECK_INS.c.id.in_(ids))).all()} if ids else {}
-        return [o if not isinstance(o, tuple) else (check_in_out(stored[o[1]]), o[0] == "new") for o in outcomes]
-
-    def _check_in_row(self, op: CheckInOp, digest: str, unit: UnitFacts | None, now: Any) -> dict[str, Any]:
-        data = op.data
-        flags: list[str] = []
-        distance = None
-        if unit is None or unit.lat is None or unit.lon is None:
-            flags.append("no_unit_position")
-        else:
-            distance = round(haversine_m(data.lat, data.lon, unit.lat, unit.lon), 1)
-            if distance > self.settings.checkin_radius_m + data.accuracy_m:
-                flags.append("far_from_unit")
-        if abs(data.device_time - now) > timedelta(seconds=self.settings.clock_skew_seconds):
-            flags.append("clock_skew")
-        return {"id": data.id, "task_id": op.task_id, "inspector": op.principal.username, "kind": data.kind,
-                "lat": data.lat, "lon": data.lon, "accuracy_m": data.accuracy_m, "device_time": data.device_time,
-                "server_time": now, "distance_m": distance, "flags": flags, "body_sha256": digest}
-
-    # -- submissions -------------------------------------------------------------------------
-
-    def submissions(self, connection: Connection, ops: Sequence[SubmitOp]) -> list[Any]:
-        tasks = self.facts.tasks(connection, {op.task_id for op in ops})
-        statuses = self._statuses(connection, set(tasks), lock=True)
-        outcomes: list[Any] = []
-        closing: set[uuid.UUID] = set()
-        for op in ops:
-            try:
-                task = self._team_task(op.principal, op.task_id, tasks)
-                if statuses[task.id] in OPEN_TASK:
-                    closing.add(task.id)
-                outcomes.append(task.id)
-            except ApiError as exc:
-                outcomes.append(exc)
-        if closing:
-            connection.execute(update(TASKS).where(TASKS.c.id.in_(closing), TASKS.c.status.in_(OPEN_TASK))
-                               .values(status="submitted", updated_at=utcnow()))
-        return outcomes
-
-
 def _as_create(row: Any) -> FindingCreate:
     return FindingCreate(id=row.id, task_id=row.task_id, indicator=row.indicator, recorded_at=row.recorded_at,
                          count=row.count, quantity=row.quantity, level=row.level, achievement=row.achievement,
@@ -442,7 +290,3 @@ def _as_create(row: Any) -> FindingCreate:
                          evidence_ids=[uuid.UUID(str(e)) for e in row.evidence_ids], supersedes=row.supersedes)
 
 
-def check_in_out(row: Any) -> CheckInOut:
-    return CheckInOut(id=row.id, task_id=row.task_id, inspector=row.inspector, kind=row.kind,  # type: ignore[arg-type]
-                      lat=row.lat, lon=row.lon, accuracy_m=row.accuracy_m, device_time=row.device_time,
-                      server_time=row.server_time, distance_m=row.distance_m, flags=list(row.flags))

@@ -119,7 +119,6 @@ def synthetic_data(catalog: Catalog, n_units: int, n_findings: int, seed: int = 
 def python_loop(catalog: Catalog, units, f: FindingArrays, m: MetricArrays) -> list[int]:
     """The straightforward version: one Python iteration per finding, then per unit."""
     c = compile_catalog(catalog)
-    n_ind = len(c.indicator_codes)
     kinds, items = c.kind.tolist(), c.item.tolist()
     per_occ, per_qty = c.points_milli.tolist(), c.points_float.tolist()
     level_milli = c.level_milli.tolist()

@@ -7,7 +7,6 @@ simply ascending ticket across strata.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from .arrays import FindingArrays, MetricArrays
-from .compiled import NO_CAP, Compiled, Kind, compile_catalog
+from .compiled import Compiled, Kind, compile_catalog
 from .errors import InputError
 from .grading import commend_quota
 from .inputs import Basis, Unit, unit_tier

@@ -21,7 +21,8 @@ from api.controllers.params import Limit, Offset
 from api.db import utcnow
 from api.deps import DB
 from api.errors import ApiError, ErrorBody, NotFound
-from api.field_ops import CheckInOp, EditOp, FindingOp, SubmitOp, check_in_out, finding_out
+from api.field_ops import EditOp, FindingOp, finding_out
+from api.field_visits import CheckInOp, SubmitOp, check_in_out
 from api.models_draws import TaskInspector
 from api.evidence_records import recompute_flags
 from api.models_evidence import Evidence

@@ -1,0 +1,78 @@
+"""What the field write handlers share: tables, insert-or-ignore, error helpers, task state."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from api.errors import NotFound, ValidationFailed
+from api.field_facts import TaskFacts
+from api.models_draws import Plan, Task
+from api.models_evidence import Evidence
+from api.models_field import CheckIn, Finding
+from api.models_scoring import Deduction, Period
+from api.security import Principal
+
+__all__ = [
+    "CHECK_INS", "DEDUCTIONS", "DONE_TASK", "EVIDENCE", "FINDINGS", "OPEN_TASK", "PERIODS", "PLANS", "TASKS",
+    "bad", "body_digest", "insert_or_ignore", "no_task", "statuses", "task_state", "team_task",
+]
+
+OPEN_TASK = ("assigned", "in_progress")
+DONE_TASK = ("submitted", "reviewed")
+FINDINGS = Finding.__table__
+CHECK_INS = CheckIn.__table__
+DEDUCTIONS = Deduction.__table__
+TASKS = Task.__table__
+EVIDENCE = Evidence.__table__
+PLANS = Plan.__table__
+PERIODS = Period.__table__
+
+
+def body_digest(data: msgspec.Struct, *extra: str) -> str:
+    """SHA-256 of the decoded body (so key order and defaults spelled out do not matter)."""
+    return hashlib.sha256(msgspec.json.encode(data) + "".join(extra).encode()).hexdigest()
+
+
+def insert_or_ignore(connection: Connection, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: a second worker racing on an id cannot store it twice."""
+    dialect = connection.dialect.name
+    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
+
+
+def bad(path: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"Invalid input: {path}: {message}", details=[{"path": path, "message": message}])
+
+
+def no_task(task_id: uuid.UUID) -> NotFound:
+    return NotFound("No such task.", details={"task_id": str(task_id)})
+
+
+def team_task(principal: Principal, task_id: uuid.UUID, tasks: dict[uuid.UUID, TaskFacts]) -> TaskFacts:
+    task = tasks.get(task_id)
+    # An inspector off the team must not learn the task exists: 404, as for a missing one.
+    if task is None or principal.username not in task.team:
+        raise no_task(task_id)
+    return task
+
+
+def task_state(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """Each task's status and its period's status, the two facts that change; task rows
+    are locked on PostgreSQL (in id order, so two writers never deadlock) so that a
+    submission cannot slip in between. SQLite writers take turns anyway."""
+    if not ids:
+        return {}
+    query = (select(TASKS.c.id, TASKS.c.status, PERIODS.c.status)
+             .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id).outerjoin(PERIODS, PERIODS.c.code == PLANS.c.period))
+             .where(TASKS.c.id.in_(ids)).order_by(TASKS.c.id).with_for_update(of=TASKS))
+    return {task_id: (status, period_status) for task_id, status, period_status in connection.execute(query).all()}
+
+
+def statuses(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each task's status, the rows locked as in :func:`task_state`."""
+    return {task_id: state[0] for task_id, state in task_state(connection, ids).items()}
