@@ -4,6 +4,8 @@ into an empty database."""
 from __future__ import annotations
 
 import secrets
+import uuid
+from datetime import date
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -11,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import demo_data
 from api.accounts import create_user
-from api.demo_scoring import load_scoring_demo
+from api.demo_scoring import DEMO_PERIOD, load_scoring_demo
+from api.drawing import execute_draw
 from api.importing import import_records
 from api.models import Unit
+from api.models_draws import Plan
 from api.registry import CASE_FILES, INSPECTORS, UNITS
 from api.schemas.auth import UserCreate
+from sampling import seed_commitment
 
 __all__ = ["DemoAccount", "has_registry", "load_demo"]
 
@@ -32,6 +37,28 @@ async def has_registry(session: AsyncSession) -> bool:
     return (await session.execute(select(func.count()).select_from(Unit))).scalar_one() > 0
 
 
+# Unannounced visits to regulated entities, riskier classes sampled harder (domain brief:
+# "higher sampling rates for riskier strata"); findings count against the supervising office.
+DEMO_PLAN = {
+    "units": {"filter": {"kind": ["entity"]}, "stratify_by": ["risk_class"],
+              "rules": [{"where": {"risk_class": "I"}, "rate": 0.05}, {"where": {"risk_class": "II"}, "rate": 0.03},
+                        {"where": {"risk_class": "III"}, "rate": 0.01}]},
+    "case_files": None,
+    "assignment": {"task_kinds": ["field_visit"], "team_size": 2},
+}
+DEMO_SEED = "20261121"
+
+
+async def _demo_draw(session: AsyncSession) -> None:
+    """A drawn plan in the demo period, so the demo inspectors have tasks to work on."""
+    plan = Plan(id=uuid.uuid4(), name="2026年第四季度双随机抽查（演示）", params=DEMO_PLAN, period=DEMO_PERIOD,
+                unannounced=True, due_from=date(2026, 11, 16), due_to=date(2026, 12, 31), exclude_recent_draws=0,
+                seed_commitment=seed_commitment(DEMO_SEED), status="draft", created_by="chief")
+    session.add(plan)
+    await session.flush()
+    await execute_draw(session, plan, DEMO_SEED, "chief")
+
+
 async def load_demo(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -> list[DemoAccount]:
     """Import the demo registry and scoring data, and create five accounts with fresh random passwords.
 
@@ -45,6 +72,7 @@ async def load_demo(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -
     offices = [u["code"] for u in registry.units if u["kind"] == "office" and u.get("parent_code") == demo_data.ROOT_CODE]
     handlers = sorted({h for f in registry.case_files for h in f["handlers"]})
     await load_scoring_demo(session, offices, handlers, seed)
+    await _demo_draw(session)
     inspectors = [i["username"] for i in registry.inspectors if i["active"]][:2]
     accounts = [
         DemoAccount("admin", "admin", secrets.token_urlsafe(12)),
