@@ -33,6 +33,7 @@ from api.controllers.plans import PlanController
 from api.controllers.tasks import MyTaskController, TaskController
 from api.controllers.imports import make_import_controller
 from api.controllers.periods import make_period_controller
+from api.controllers.reviews import DecisionController, ReviewController
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
 from api.controllers.scores import ScoreController
 from api.controllers.users import UserController
@@ -99,6 +100,8 @@ def create_app(settings: Settings) -> Litestar:
             SchemeController,
             make_period_controller(settings.import_max_bytes),
             ScoreController,
+            ReviewController,
+            DecisionController,
             make_evidence_controller(settings.evidence_max_bytes),
             make_upload_controller(settings.evidence_max_bytes),
             LedgerController,

@@ -1,13 +1,120 @@
-"""Review bodies: period status changes."""
+"""Review bodies and answers: period status changes, the review queue, decisions on deductions."""
 
 from __future__ import annotations
 
-from api.schemas.common import Body, Text
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
 
-__all__ = ["PeriodReopen"]
+import msgspec
+from msgspec import Meta
+
+from api.errors import ErrorBody
+from api.schemas.common import Body, Text
+from api.schemas.scoring import DeductionStatus
+from evidence.exif import GpsPosition
+from evidence.flags import Flag
+
+__all__ = ["BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
+           "DecisionOut", "PeriodReopen", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
+
+DecisionAction = Literal["confirm", "adjust", "reject"]
+#: Adjusted points: what the chief decides the deduction is worth (finite, positive).
+AdjustedPoints = Annotated[float, Meta(gt=0, le=1000)]
+MAX_BULK = 200
 
 
 class PeriodReopen(Body):
     """Reopen a locked or published period; the reason is kept with the change."""
 
     reason: Text
+
+
+class DecisionCreate(Body):
+    """Confirm, adjust (``points`` and ``reason``) or reject (``reason``) a proposed deduction."""
+
+    action: DecisionAction
+    points: AdjustedPoints | None = None
+    reason: Text | None = None
+
+
+class BulkDecision(DecisionCreate, kw_only=True):
+    deduction_id: uuid.UUID
+
+
+class BulkDecisions(Body):
+    """Several decisions, each applied (or refused) on its own."""
+
+    decisions: Annotated[list[BulkDecision], Meta(min_length=1, max_length=MAX_BULK)]
+
+
+class DecisionOut(msgspec.Struct, kw_only=True):
+    """A decision as stored; ``status`` is the deduction's status after it, ``ledger_seq`` the
+    index of its ledger entry (``GET /ledger/entries/{seq}``, proofs by index)."""
+
+    id: uuid.UUID
+    deduction_id: uuid.UUID
+    action: DecisionAction
+    points: float | None
+    reason: str | None
+    decided_by: str
+    decided_at: datetime
+    status: DeductionStatus
+    ledger_seq: int
+
+
+class BulkResult(msgspec.Struct, kw_only=True):
+    """One answer of a bulk request: the decision (``status_code`` 200) or the error."""
+
+    deduction_id: uuid.UUID
+    status_code: int
+    decision: DecisionOut | None = None
+    error: ErrorBody | None = None
+
+
+class BulkDecisionsOut(msgspec.Struct, kw_only=True):
+    results: list[BulkResult]
+
+
+class ReviewEvidence(msgspec.Struct, kw_only=True):
+    """A photo cited by the finding, with what a chief judges it by; ``distance_m`` is from the
+    photo's GPS position to the visited unit's registered one."""
+
+    id: uuid.UUID
+    sha256: str
+    thumbnail_url: str
+    capture_time: datetime | None
+    gps: GpsPosition | None
+    distance_m: float | None
+    flags: list[Flag]
+
+
+class ReviewFinding(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    visited_unit: str
+    inspector: str
+    team: list[str]
+    note: str
+    case_file: str | None
+    recorded_at: datetime
+
+
+class ReviewItem(msgspec.Struct, kw_only=True):
+    """A proposed deduction with everything needed to judge it. ``flags`` are the distinct
+    flag codes of its photos; ``missing_evidence`` ids the finding cites that were never filed."""
+
+    deduction_id: uuid.UUID
+    period_code: str
+    unit_code: str
+    indicator: str
+    count: int
+    points: float
+    effect: str
+    staff: list[str]
+    created_by: str
+    created_at: datetime
+    finding: ReviewFinding | None
+    evidence: list[ReviewEvidence]
+    missing_evidence: list[str]
+    flags: list[str]
