@@ -33,6 +33,7 @@ from api.controllers.plans import PlanController
 from api.controllers.tasks import MyTaskController, TaskController
 from api.controllers.imports import make_import_controller
 from api.controllers.periods import make_period_controller
+from api.controllers.notices import MyDeductionController, NoticeController
 from api.controllers.reviews import DecisionController, ReviewController
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
 from api.controllers.scores import ScoreController
@@ -102,6 +103,8 @@ def create_app(settings: Settings) -> Litestar:
             ScoreController,
             ReviewController,
             DecisionController,
+            NoticeController,
+            MyDeductionController,
             make_evidence_controller(settings.evidence_max_bytes),
             make_upload_controller(settings.evidence_max_bytes),
             LedgerController,

@@ -1,17 +1,17 @@
 """SQLAlchemy models of review: period status changes (lock, publish, reopen) with who and why,
-and the decisions of chiefs on proposed deductions."""
+the decisions of chiefs on proposed deductions, and the notice of standing ones to the unit."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Integer, String, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, UTCDateTime, utcnow
 
-__all__ = ["Decision", "PeriodTransition"]
+__all__ = ["CitedEvidence", "Decision", "Notice", "PeriodTransition"]
 
 
 class PeriodTransition(Base):
@@ -50,3 +50,28 @@ class Decision(Base):
     decided_by: Mapped[str] = mapped_column(String(64), index=True)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq", ondelete="RESTRICT"), unique=True)
+
+
+class Notice(Base):
+    """The unit must be told of a standing (confirmed or adjusted) deduction by ``notify_by``
+    (3 working days after the decision); ``notified_at`` is when its account first read it."""
+
+    __tablename__ = "notices"
+
+    deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(100), ForeignKey("units.code", ondelete="RESTRICT"), index=True)
+    period_code: Mapped[str] = mapped_column(String(100), ForeignKey("periods.code", ondelete="RESTRICT"), index=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    notify_by: Mapped[date] = mapped_column(Date, index=True)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    notified_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class CitedEvidence(Base):
+    """A photo a decided deduction's finding cites: the unit charged may read it while the
+    deduction stands. No foreign key to the photo: a finding may cite one filed later."""
+
+    __tablename__ = "cited_evidence"
+
+    deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), primary_key=True)
+    evidence_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)

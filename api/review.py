@@ -8,6 +8,8 @@ the tamper-evident ledger in the transaction that stores it. Functions never com
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from typing import AbstractSet
 
 import msgspec
 from sqlalchemy import ColumnElement, select
@@ -25,6 +27,7 @@ from api.models_evidence import Evidence
 from api.models_field import Finding
 from api.models_review import Decision
 from api.models_scoring import Deduction
+from api.notices import record_notice
 from api.periods import open_period
 from api.schemas.review import DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem
 from api.security import Principal
@@ -54,9 +57,11 @@ def decision_out(row: Decision, status: str) -> DecisionOut:
                        status=status, ledger_seq=row.ledger_seq)  # type: ignore[arg-type]
 
 
-async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionCreate, reviewer: Principal) -> DecisionOut:
+async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionCreate, reviewer: Principal,
+                 holidays: AbstractSet[date] = frozenset()) -> DecisionOut:
     """Apply one decision: 404 unknown deduction, 403 four eyes, 409 ``PERIOD_LOCKED`` or
-    ``ALREADY_DECIDED``, 422 an adjustment of a veto."""
+    ``ALREADY_DECIDED``, 422 an adjustment of a veto. A deduction that stands starts its
+    notice clock (``holidays`` skipped) and opens its photos to the unit."""
     check_decision(data)
     # The ledger head first: on SQLite it must be the transaction's first write (api.ledger).
     await lock_head(session)
@@ -65,9 +70,13 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
     if row is None:
         raise NotFound("No such deduction.", details={"deduction_id": str(deduction_id)})
     logged_by = {row.created_by}
+    evidence_ids: list[str] = []
     if row.finding_id is not None:
-        inspector = (await session.execute(select(Finding.inspector).where(Finding.id == row.finding_id))).scalar_one_or_none()
-        logged_by.add(inspector or "")
+        finding = (await session.execute(select(Finding.inspector, Finding.evidence_ids)
+                                         .where(Finding.id == row.finding_id))).one_or_none()
+        if finding is not None:
+            logged_by.add(finding.inspector)
+            evidence_ids = list(finding.evidence_ids)
     if reviewer.username in logged_by:
         raise Forbidden("Four eyes: you may not decide on a deduction you proposed or a finding you logged.",
                         details={"deduction_id": str(deduction_id)})
@@ -91,6 +100,8 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
     session.add(decision)
     row.status = status
     row.adjusted_points = data.points
+    if status != "rejected":
+        await record_notice(session, row, evidence_ids, now, holidays)
     await session.flush()
     return decision_out(decision, status)
 

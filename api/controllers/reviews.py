@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from api import review
 from api.controllers.params import Limit, Offset
-from api.deps import DB
+from api.deps import DB, AppSettings
 from api.errors import ApiError, ErrorBody
 from api.models_field import Finding
 from api.models_scoring import Deduction
@@ -56,20 +56,22 @@ class DecisionController(Controller):
 
     @post("/{deduction_id:uuid}/decision", operation_id="decideDeduction", guards=[CHIEFS], status_code=HTTP_200_OK,
           summary="Confirm, adjust or reject a proposed deduction (four eyes; recorded in the ledger)")
-    async def decide(self, request: Req, deduction_id: FromPath[uuid.UUID], data: JSONBody[DecisionCreate], db: DB) -> DecisionOut:
-        out = await review.decide(db, deduction_id, data, request.user)
+    async def decide(self, request: Req, deduction_id: FromPath[uuid.UUID], data: JSONBody[DecisionCreate], db: DB,
+                     settings: AppSettings) -> DecisionOut:
+        out = await review.decide(db, deduction_id, data, request.user, settings.holiday_dates)
         await db.commit()
         return out
 
     @post("/decisions", operation_id="decideDeductions", guards=[CHIEFS], status_code=HTTP_200_OK,
           summary="Several decisions, each applied or refused on its own",
           description="Each answer carries the decision or the error the single call would have returned.")
-    async def decide_many(self, request: Req, data: JSONBody[BulkDecisions], db: DB) -> BulkDecisionsOut:
+    async def decide_many(self, request: Req, data: JSONBody[BulkDecisions], db: DB, settings: AppSettings) -> BulkDecisionsOut:
         results = []
+        holidays = settings.holiday_dates
         for index, item in enumerate(data.decisions):
             try:
                 review.check_decision(item, f"$.decisions[{index}]")
-                out = await review.decide(db, item.deduction_id, item, request.user)
+                out = await review.decide(db, item.deduction_id, item, request.user, holidays)
                 await db.commit()
                 results.append(BulkResult(deduction_id=item.deduction_id, status_code=200, decision=out))
             except ApiError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -16,7 +16,7 @@ from evidence.exif import GpsPosition
 from evidence.flags import Flag
 
 __all__ = ["BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
-           "DecisionOut", "PeriodReopen", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
+           "DecisionOut", "NoticeOut", "PeriodReopen", "UnitDeduction", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
 
 DecisionAction = Literal["confirm", "adjust", "reject"]
 #: Adjusted points: what the chief decides the deduction is worth (finite, positive).
@@ -118,3 +118,38 @@ class ReviewItem(msgspec.Struct, kw_only=True):
     evidence: list[ReviewEvidence]
     missing_evidence: list[str]
     flags: list[str]
+
+
+class UnitDeduction(msgspec.Struct, kw_only=True):
+    """A deduction standing against the unit, with its basis: the rule (indicator) and its
+    points, the points counted (adjusted ones replace the rule's), the finding's note, the
+    photos it cites, the decision's reason, and when the unit was (to be) told."""
+
+    deduction_id: uuid.UUID
+    period_code: str
+    indicator: str
+    count: int
+    effect: str
+    status: DeductionStatus
+    rule_points: float
+    points: float
+    staff: list[str]
+    note: str | None
+    evidence_ids: list[uuid.UUID]
+    reason: str | None
+    decided_at: datetime
+    notify_by: date
+    notified_at: datetime | None
+
+
+class NoticeOut(msgspec.Struct, kw_only=True):
+    """A standing deduction its unit has not read by ``notify_by``."""
+
+    deduction_id: uuid.UUID
+    unit_code: str
+    period_code: str
+    indicator: str
+    status: DeductionStatus
+    decided_at: datetime
+    notify_by: date
+    days_overdue: int

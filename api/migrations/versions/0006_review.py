@@ -1,8 +1,8 @@
-"""review: period status changes, decisions on deductions
+"""review: period status changes, decisions on deductions, notices to units
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-21 08:03:16.310432
+Create Date: 2026-11-21 08:11:33.683741
 """
 
 from typing import Sequence, Union
@@ -34,6 +34,15 @@ def upgrade() -> None:
     with op.batch_alter_table('period_transitions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_period_transitions_period_code'), ['period_code'], unique=False)
 
+    op.create_table('cited_evidence',
+    sa.Column('deduction_id', sa.Uuid(), nullable=False),
+    sa.Column('evidence_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['deduction_id'], ['deductions.id'], name=op.f('fk_cited_evidence_deduction_id_deductions'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('deduction_id', 'evidence_id', name=op.f('pk_cited_evidence'))
+    )
+    with op.batch_alter_table('cited_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cited_evidence_evidence_id'), ['evidence_id'], unique=False)
+
     op.create_table('decisions',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('deduction_id', sa.Uuid(), nullable=False),
@@ -56,14 +65,42 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_decisions_decided_by'), ['decided_by'], unique=False)
         batch_op.create_index(batch_op.f('ix_decisions_deduction_id'), ['deduction_id'], unique=False)
 
+    op.create_table('notices',
+    sa.Column('deduction_id', sa.Uuid(), nullable=False),
+    sa.Column('unit_code', sa.String(length=100), nullable=False),
+    sa.Column('period_code', sa.String(length=100), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('notify_by', sa.Date(), nullable=False),
+    sa.Column('notified_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('notified_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['deduction_id'], ['deductions.id'], name=op.f('fk_notices_deduction_id_deductions'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['period_code'], ['periods.code'], name=op.f('fk_notices_period_code_periods'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['unit_code'], ['units.code'], name=op.f('fk_notices_unit_code_units'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('deduction_id', name=op.f('pk_notices'))
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notices_notify_by'), ['notify_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notices_period_code'), ['period_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notices_unit_code'), ['unit_code'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notices_unit_code'))
+        batch_op.drop_index(batch_op.f('ix_notices_period_code'))
+        batch_op.drop_index(batch_op.f('ix_notices_notify_by'))
+
+    op.drop_table('notices')
     with op.batch_alter_table('decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_decisions_deduction_id'))
         batch_op.drop_index(batch_op.f('ix_decisions_decided_by'))
         batch_op.drop_index(batch_op.f('ix_decisions_decided_at'))
 
     op.drop_table('decisions')
+    with op.batch_alter_table('cited_evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cited_evidence_evidence_id'))
+
+    op.drop_table('cited_evidence')
     with op.batch_alter_table('period_transitions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_period_transitions_period_code'))
 
