@@ -1,17 +1,18 @@
 """SQLAlchemy models of review: period status changes (lock, publish, reopen) with who and why,
-the decisions of chiefs on proposed deductions, and the notice of standing ones to the unit."""
+the decisions of chiefs on proposed deductions, the notice of standing ones to the unit, and
+the unit's appeals."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import Base, UTCDateTime, utcnow
+from api.db import Base, JSONType, UTCDateTime, utcnow
 
-__all__ = ["CitedEvidence", "Decision", "Notice", "PeriodTransition"]
+__all__ = ["Appeal", "CitedEvidence", "Decision", "Notice", "PeriodTransition"]
 
 
 class PeriodTransition(Base):
@@ -75,3 +76,29 @@ class CitedEvidence(Base):
 
     deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), primary_key=True)
     evidence_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+
+
+class Appeal(Base):
+    """A unit's appeal of a standing deduction (one per deduction) and its answer."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        CheckConstraint("status IN ('open','upheld','overturned','partial')", name="status"),
+        CheckConstraint("(status = 'partial') = (points IS NOT NULL)", name="points"),
+        CheckConstraint("(status = 'open') = (decided_at IS NULL)", name="decided"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), unique=True)
+    unit_code: Mapped[str] = mapped_column(String(100), ForeignKey("units.code", ondelete="RESTRICT"), index=True)
+    period_code: Mapped[str] = mapped_column(String(100), ForeignKey("periods.code", ondelete="RESTRICT"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    evidence_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    answer_by: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

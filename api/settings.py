@@ -136,6 +136,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     (``2026-10-01,2026-10-02``): with weekends, skipped when working days are counted (the
     3-working-day notice of a deduction to its unit)."""
 
+    appeal_window_days: Annotated[int, Meta(ge=1, le=60)] = 5
+    """``SPOTCHECK_APPEAL_WINDOW_DAYS``. Working days after a deduction is decided within
+    which its unit may appeal it."""
+
+    appeal_answer_days: Annotated[int, Meta(ge=1, le=120)] = 10
+    """``SPOTCHECK_APPEAL_ANSWER_DAYS``. Working days after filing by which an appeal must be
+    answered; unanswered ones are listed as overdue."""
+
     ledger_key_file: str = ""
     """``SPOTCHECK_LEDGER_KEY_FILE``. Ed25519 key that signs ledger checkpoints; empty means
     ``DATA_DIR/ledger.key``. Created (mode 0600) on first start if missing. Keep it out of the

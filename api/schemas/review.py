@@ -10,12 +10,12 @@ import msgspec
 from msgspec import Meta
 
 from api.errors import ErrorBody
-from api.schemas.common import Body, Text
+from api.schemas.common import PRINTABLE, Body, Text
 from api.schemas.scoring import DeductionStatus
 from evidence.exif import GpsPosition
 from evidence.flags import Flag
 
-__all__ = ["BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
+__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
            "DecisionOut", "NoticeOut", "PeriodReopen", "UnitDeduction", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
 
 DecisionAction = Literal["confirm", "adjust", "reject"]
@@ -153,3 +153,41 @@ class NoticeOut(msgspec.Struct, kw_only=True):
     decided_at: datetime
     notify_by: date
     days_overdue: int
+
+
+AppealText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=PRINTABLE)]
+AppealStatus = Literal["open", "upheld", "overturned", "partial"]
+
+
+class AppealCreate(Body):
+    """Why the unit disputes the deduction, and photos (it may see) that support it."""
+
+    text: AppealText
+    evidence_ids: Annotated[list[uuid.UUID], Meta(max_length=20)] = []
+
+
+class AppealDecision(Body, kw_only=True):
+    """Uphold, overturn, or partially overturn (``points``: what the deduction is now worth)."""
+
+    outcome: Literal["uphold", "overturn", "partial"]
+    points: AdjustedPoints | None = None
+    reason: Text
+
+
+class AppealOut(msgspec.Struct, kw_only=True):
+    """An appeal; ``answer_by`` is the date the answer is due (working days after filing)."""
+
+    id: uuid.UUID
+    deduction_id: uuid.UUID
+    unit_code: str
+    period_code: str
+    text: str
+    evidence_ids: list[uuid.UUID]
+    filed_by: str
+    filed_at: datetime
+    answer_by: date
+    status: AppealStatus
+    points: float | None
+    reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None

@@ -1,15 +1,15 @@
-"""review: period status changes, decisions on deductions, notices to units
+"""review: period status changes, decisions on deductions, notices to units, appeals
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-21 08:11:33.683741
+Create Date: 2026-11-21 08:19:56.753415
 """
 
 from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
-
+from sqlalchemy.dialects import postgresql
 
 revision: str = '0006'
 down_revision: Union[str, None] = '0005'
@@ -33,6 +33,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('period_transitions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_period_transitions_period_code'), ['period_code'], unique=False)
+
+    op.create_table('appeals',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('deduction_id', sa.Uuid(), nullable=False),
+    sa.Column('unit_code', sa.String(length=100), nullable=False),
+    sa.Column('period_code', sa.String(length=100), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('evidence_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('filed_by', sa.String(length=64), nullable=False),
+    sa.Column('filed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('answer_by', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('points', sa.Float(), nullable=True),
+    sa.Column('reason', sa.String(length=200), nullable=True),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("(status = 'open') = (decided_at IS NULL)", name=op.f('ck_appeals_decided')),
+    sa.CheckConstraint("(status = 'partial') = (points IS NOT NULL)", name=op.f('ck_appeals_points')),
+    sa.CheckConstraint("status IN ('open','upheld','overturned','partial')", name=op.f('ck_appeals_status')),
+    sa.ForeignKeyConstraint(['deduction_id'], ['deductions.id'], name=op.f('fk_appeals_deduction_id_deductions'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['period_code'], ['periods.code'], name=op.f('fk_appeals_period_code_periods'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['unit_code'], ['units.code'], name=op.f('fk_appeals_unit_code_units'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_appeals')),
+    sa.UniqueConstraint('deduction_id', name=op.f('uq_appeals_deduction_id'))
+    )
+    with op.batch_alter_table('appeals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appeals_answer_by'), ['answer_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_appeals_filed_at'), ['filed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_appeals_period_code'), ['period_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_appeals_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_appeals_unit_code'), ['unit_code'], unique=False)
 
     op.create_table('cited_evidence',
     sa.Column('deduction_id', sa.Uuid(), nullable=False),
@@ -101,6 +132,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cited_evidence_evidence_id'))
 
     op.drop_table('cited_evidence')
+    with op.batch_alter_table('appeals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appeals_unit_code'))
+        batch_op.drop_index(batch_op.f('ix_appeals_status'))
+        batch_op.drop_index(batch_op.f('ix_appeals_period_code'))
+        batch_op.drop_index(batch_op.f('ix_appeals_filed_at'))
+        batch_op.drop_index(batch_op.f('ix_appeals_answer_by'))
+
+    op.drop_table('appeals')
     with op.batch_alter_table('period_transitions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_period_transitions_period_code'))
 
