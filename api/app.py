@@ -32,6 +32,9 @@ from api.controllers.plans import PlanController
 from api.controllers.tasks import MyTaskController, TaskController
 from api.controllers.imports import make_import_controller
 from api.controllers.periods import make_period_controller
+from api.controllers.appeals import AppealController, DeductionAppealController
+from api.controllers.notices import MyDeductionController, NoticeController
+from api.controllers.reviews import DecisionController, ReviewController
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
 from api.controllers.scores import ScoreController
 from api.controllers.users import UserController
@@ -98,6 +101,12 @@ def create_app(settings: Settings) -> Litestar:
             SchemeController,
             make_period_controller(settings.import_max_bytes),
             ScoreController,
+            ReviewController,
+            DecisionController,
+            NoticeController,
+            MyDeductionController,
+            DeductionAppealController,
+            AppealController,
             make_evidence_controller(settings.evidence_max_bytes),
             make_upload_controller(settings.evidence_max_bytes),
             LedgerController,

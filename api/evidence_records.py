@@ -1,9 +1,8 @@
 """Evidence records: who may see them, their integrity flags, and their JSON form.
 
 Who sees a piece of evidence: chiefs and admins all; an inspector what they filed and
-what was filed for a task of their team; a unit account only evidence cited by a confirmed
-deduction against it. Deductions do not exist yet (issue 7), so :func:`evidence_visibility`
-gives units nothing; issue 7 replaces its ``unit`` branch.
+what was filed for a task of their team; a unit account only evidence cited by a deduction
+standing (confirmed or adjusted) against it.
 """
 
 from __future__ import annotations
@@ -31,6 +30,8 @@ from api.models import Unit
 from api.models_draws import Task, TaskInspector
 from api.models_field import CheckIn
 from api.models_evidence import BAND_COLUMNS, Evidence, LedgerEntryRow
+from api.models_review import CitedEvidence
+from api.models_scoring import Deduction
 from api.schemas.evidence import EvidenceOut, ThumbnailOut
 from api.security import Principal
 
@@ -56,8 +57,12 @@ def evidence_visibility(p: Principal) -> ColumnElement[bool]:
     if p.role == "inspector":
         team = exists().where(and_(TaskInspector.task_id == Evidence.task_id, TaskInspector.username == p.username))
         return or_(Evidence.uploaded_by == p.username, team)
-    # unit: issue 7 grants evidence cited by a confirmed deduction against p.unit_code here.
-    return false()
+    if p.unit_code is None:
+        return false()
+    cited = (select(CitedEvidence.evidence_id).join(Deduction, Deduction.id == CitedEvidence.deduction_id)
+             .where(CitedEvidence.evidence_id == Evidence.id, Deduction.unit_code == p.unit_code,
+                    Deduction.status.in_(("confirmed", "adjusted"))))
+    return exists(cited)
 
 
 async def get_evidence(session: AsyncSession, p: Principal, evidence_id: uuid.UUID) -> Evidence:

@@ -1,25 +1,36 @@
 """Assessment periods: opening one pins the catalog and scheme versions in force.
 
-Issue 7 adds locking and publication; here a period is opened and read, and writes into it
-(measurements, deductions) require it to be open. Functions never commit.
+A period goes open -> locked -> published; an admin may reopen a locked or published one with
+a reason. Writes that change its scores (measurements, deductions, findings, decisions) require
+it to be open. Functions never commit.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import documents
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.importing import chunks
+from api.db import utcnow
 from api.models import Unit
+from api.models_draws import Draw, Plan
+from api.models_review import PeriodTransition
 from api.models_scoring import Period
 from api.registry import missing_units
 from api.schemas.scoring import PeriodCreate, PeriodOut
 from scoring import Catalog, Scheme
 
 __all__ = ["create_period", "get_period", "open_period", "period_out", "assessed_units",
-           "check_assessed", "catalog_of", "scheme_of"]
+           "check_assessed", "catalog_of", "scheme_of", "change_status", "TRANSITIONS"]
+
+#: The statuses each action moves a period from, and the status it reaches.
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "lock": (("open",), "locked"),
+    "publish": (("locked",), "published"),
+    "reopen": (("locked", "published"), "open"),
+}
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -54,19 +65,49 @@ async def create_period(session: AsyncSession, data: PeriodCreate, opened_by: st
     return row
 
 
-async def get_period(session: AsyncSession, code: str) -> Period:
-    row = (await session.execute(select(Period).where(Period.code == code))).scalar_one_or_none()
+async def get_period(session: AsyncSession, code: str, *, lock: str | None = None) -> Period:
+    """The period ``code``; ``lock`` ("share" or "update") takes its row lock on PostgreSQL so a
+    status change and a write into the period are serialised (SQLite serialises writers anyway)."""
+    query = select(Period).where(Period.code == code)
+    if lock is not None:
+        query = query.with_for_update(read=lock == "share")
+    row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise NotFound(f"No period {code!r}.", details={"period": code})
     return row
 
 
 async def open_period(session: AsyncSession, code: str) -> Period:
-    """The period ``code``, which must still take measurements and deductions."""
-    row = await get_period(session, code)
+    """The period ``code``, which must still take measurements, deductions and decisions:
+    409 ``PERIOD_LOCKED`` once locked or published. Holds a share lock on its row until the
+    transaction ends, so a concurrent lock waits for the write (and the write sees the lock)."""
+    row = await get_period(session, code, lock="share")
     if row.status != "open":
         raise Conflict(f"Period {code!r} is {row.status}; its data can no longer change.",
-                       details={"period": code, "status": row.status})
+                       code="PERIOD_LOCKED", details={"period": code, "status": row.status})
+    return row
+
+
+async def change_status(session: AsyncSession, code: str, action: str, actor: str, reason: str | None = None) -> Period:
+    """Lock, publish or reopen a period (409 from a status the action does not start from).
+
+    Publishing also publishes the draws of the period's plans (一公开); reopening leaves them
+    published, since what was made public stays public.
+    """
+    sources, target = TRANSITIONS[action]
+    row = await get_period(session, code, lock="update")
+    if row.status not in sources:
+        raise Conflict(f"Period {code!r} is {row.status}; it cannot {action} (only from {', '.join(sources)}).",
+                       details={"period": code, "status": row.status, "action": action})
+    now = utcnow()
+    session.add(PeriodTransition(period_code=code, from_status=row.status, to_status=target, reason=reason,
+                                 actor=actor, at=now))
+    row.status = target
+    if action == "publish":
+        plans = select(Plan.id).where(Plan.period == code)
+        await session.execute(update(Draw).where(Draw.plan_id.in_(plans), Draw.published_at.is_(None))
+                              .values(published_at=now).execution_options(synchronize_session=False))
+    await session.flush()
     return row
 
 

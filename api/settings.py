@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal, Mapping
 
 import msgspec
 from msgspec import Meta
+
+from api.workdays import parse_holidays
 
 __all__ = ["Settings", "SettingsError", "ENV_PREFIX"]
 
@@ -128,6 +131,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``SPOTCHECK_UPLOAD_EXPIRY_SECONDS``. A resumable upload not finished within this time
     is abandoned: its received bytes are deleted."""
 
+    holidays: Annotated[str, Meta(max_length=10000)] = ""
+    """``SPOTCHECK_HOLIDAYS``. Public holidays as comma-separated ISO dates
+    (``2026-10-01,2026-10-02``): with weekends, skipped when working days are counted (the
+    3-working-day notice of a deduction to its unit)."""
+
+    appeal_window_days: Annotated[int, Meta(ge=1, le=60)] = 5
+    """``SPOTCHECK_APPEAL_WINDOW_DAYS``. Working days after a deduction is decided within
+    which its unit may appeal it."""
+
+    appeal_answer_days: Annotated[int, Meta(ge=1, le=120)] = 10
+    """``SPOTCHECK_APPEAL_ANSWER_DAYS``. Working days after filing by which an appeal must be
+    answered; unanswered ones are listed as overdue."""
+
     ledger_key_file: str = ""
     """``SPOTCHECK_LEDGER_KEY_FILE``. Ed25519 key that signs ledger checkpoints; empty means
     ``DATA_DIR/ledger.key``. Created (mode 0600) on first start if missing. Keep it out of the
@@ -137,6 +153,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``SPOTCHECK_LEDGER_ORIGIN``. Name of the log in its checkpoints (e.g.
     ``spotcheck.example.gov.cn/ledger``); used when the key is created, after which the key
     file's name is the origin."""
+
+    def __post_init__(self) -> None:
+        try:
+            parse_holidays(self.holidays)
+        except ValueError as exc:
+            raise ValueError(f"{exc} - at `$.holidays`") from None
+
+    @property
+    def holiday_dates(self) -> frozenset[date]:
+        return parse_holidays(self.holidays)
 
     @property
     def data_path(self) -> Path:

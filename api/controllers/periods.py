@@ -1,7 +1,8 @@
 """Periods and their measurements: open and read periods, upsert, list and import measurements.
 
 Everyone authenticated reads periods; a unit account reads only its own unit's measurements.
-Chiefs and admins open periods and write measurements, into open periods only.
+Chiefs and admins open periods and write measurements, into open periods only; they lock a
+period and publish a locked one; only an admin reopens one, with a reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from api.importing import commit_import
 from api.models_scoring import Measurement, Period
 from api.paging import page_of
 from api.schemas.common import Code, Page
+from api.schemas.review import PeriodReopen
 from api.schemas.scoring import (
     MeasurementImport,
     MeasurementOut,
@@ -33,7 +35,14 @@ from scoring.model import Code as CatalogCode
 __all__ = ["make_period_controller"]
 
 EDITORS = requires("admin", "chief")
+ADMINS = requires("admin")
 Req = Request[Principal, Any, Any]
+
+
+async def _change(db: DB, code: str, action: str, actor: str, reason: str | None = None) -> PeriodOut:
+    row = await periods.change_status(db, code, action, actor, reason)
+    await db.commit()
+    return periods.period_out(row)
 
 
 def make_period_controller(import_max_bytes: int) -> type[Controller]:
@@ -59,6 +68,23 @@ def make_period_controller(import_max_bytes: int) -> type[Controller]:
         @get("/{code:str}", operation_id="getPeriod", summary="Read a period")
         async def read(self, code: FromPath[str], db: DB) -> PeriodOut:
             return periods.period_out(await periods.get_period(db, code))
+
+        @post("/{code:str}/lock", operation_id="lockPeriod", guards=[EDITORS], status_code=HTTP_200_OK,
+              summary="Lock an open period: its scores no longer change",
+              description="Every later write that would change its scores is refused with 409 PERIOD_LOCKED.")
+        async def lock(self, request: Req, code: FromPath[str], db: DB) -> PeriodOut:
+            return await _change(db, code, "lock", request.user.username)
+
+        @post("/{code:str}/publish", operation_id="publishPeriod", guards=[EDITORS], status_code=HTTP_200_OK,
+              summary="Publish a locked period and its draws (一公开)",
+              description="The draws of the period's plans become readable by every authenticated user.")
+        async def publish(self, request: Req, code: FromPath[str], db: DB) -> PeriodOut:
+            return await _change(db, code, "publish", request.user.username)
+
+        @post("/{code:str}/reopen", operation_id="reopenPeriod", guards=[ADMINS], status_code=HTTP_200_OK,
+              summary="Reopen a locked or published period (admin, with a reason)")
+        async def reopen(self, request: Req, code: FromPath[str], data: JSONBody[PeriodReopen], db: DB) -> PeriodOut:
+            return await _change(db, code, "reopen", request.user.username, data.reason)
 
         @put("/{code:str}/measurements", operation_id="upsertMeasurement", guards=[EDITORS],
              summary="Set one measurement (created, or replaced with its new source)")

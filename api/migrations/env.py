@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import models, models_draws, models_evidence, models_field, models_scoring  # noqa: F401  (registers the tables on Base.metadata)
+from api import models, models_draws, models_evidence, models_field, models_review, models_scoring  # noqa: F401  (registers the tables on Base.metadata)
 from api.db import Base, make_engine
 
 config = context.config

@@ -111,7 +111,7 @@ async def test_measurement_upsert_keeps_each_values_source(db, client, chief):
         await session.execute(update(Period).values(status="locked"))
         await session.commit()
     locked = await client.put("/api/v1/periods/2026-H2/measurements", json={**bad[0][0], "metric": STARS}, headers=chief)
-    assert_error(locked, 409, "CONFLICT")
+    assert_error(locked, 409, "PERIOD_LOCKED")
 
 
 CSV = (

@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import String
 
 from api.models import User
+from api.models_review import Appeal, Decision, PeriodTransition
 from api.models_scoring import CatalogVersion, Deduction, Measurement, Period, SchemeVersion
 from api.registry import RESOURCES
 from api.schemas.auth import UserCreate
+from api.schemas.review import AppealDecision, BulkDecision, DecisionCreate, PeriodReopen
 from api.schemas.scoring import DeductionCreate, MeasurementUpsert, PeriodCreate
 from scoring import Catalog, Scheme
 
@@ -33,6 +35,9 @@ CASES = [(r.create, r.model) for r in RESOURCES.values()] + [(r.update, r.model)
 # Scoring: bodies, and the loaded documents whose code and names are stored in columns.
 CASES += [(PeriodCreate, Period), (MeasurementUpsert, Measurement), (DeductionCreate, Deduction),
           (Catalog, CatalogVersion), (Scheme, SchemeVersion)]
+# Review.
+CASES += [(PeriodReopen, PeriodTransition), (DecisionCreate, Decision), (BulkDecision, Decision),
+          (AppealDecision, Appeal)]
 
 
 @pytest.mark.parametrize(("struct", "model"), CASES, ids=lambda v: getattr(v, "__name__", str(v)))

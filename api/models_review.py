@@ -1,0 +1,104 @@
+"""SQLAlchemy models of review: period status changes (lock, publish, reopen) with who and why,
+the decisions of chiefs on proposed deductions, the notice of standing ones to the unit, and
+the unit's appeals."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, JSONType, UTCDateTime, utcnow
+
+__all__ = ["Appeal", "CitedEvidence", "Decision", "Notice", "PeriodTransition"]
+
+
+class PeriodTransition(Base):
+    """One change of a period's status; a reopening carries its reason (an audited exception)."""
+
+    __tablename__ = "period_transitions"
+    __table_args__ = (
+        CheckConstraint("from_status IN ('open','locked','published')", name="from_status"),
+        CheckConstraint("to_status IN ('open','locked','published')", name="to_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_code: Mapped[str] = mapped_column(String(100), ForeignKey("periods.code", ondelete="RESTRICT"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Decision(Base):
+    """A chief's decision on a proposed deduction, with the ledger entry that records it."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        CheckConstraint("action IN ('confirm','adjust','reject')", name="action"),
+        CheckConstraint("(action = 'adjust') = (points IS NOT NULL)", name="points"),
+        CheckConstraint("action = 'confirm' OR reason IS NOT NULL", name="reason"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(64), index=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.seq", ondelete="RESTRICT"), unique=True)
+
+
+class Notice(Base):
+    """The unit must be told of a standing (confirmed or adjusted) deduction by ``notify_by``
+    (3 working days after the decision); ``notified_at`` is when its account first read it."""
+
+    __tablename__ = "notices"
+
+    deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(100), ForeignKey("units.code", ondelete="RESTRICT"), index=True)
+    period_code: Mapped[str] = mapped_column(String(100), ForeignKey("periods.code", ondelete="RESTRICT"), index=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    notify_by: Mapped[date] = mapped_column(Date, index=True)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    notified_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class CitedEvidence(Base):
+    """A photo a decided deduction's finding cites: the unit charged may read it while the
+    deduction stands. No foreign key to the photo: a finding may cite one filed later."""
+
+    __tablename__ = "cited_evidence"
+
+    deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), primary_key=True)
+    evidence_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+
+
+class Appeal(Base):
+    """A unit's appeal of a standing deduction (one per deduction) and its answer."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        CheckConstraint("status IN ('open','upheld','overturned','partial')", name="status"),
+        CheckConstraint("(status = 'partial') = (points IS NOT NULL)", name="points"),
+        CheckConstraint("(status = 'open') = (decided_at IS NULL)", name="decided"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    deduction_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("deductions.id", ondelete="RESTRICT"), unique=True)
+    unit_code: Mapped[str] = mapped_column(String(100), ForeignKey("units.code", ondelete="RESTRICT"), index=True)
+    period_code: Mapped[str] = mapped_column(String(100), ForeignKey("periods.code", ondelete="RESTRICT"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    evidence_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    answer_by: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

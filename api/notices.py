@@ -1,0 +1,103 @@
+"""Telling the unit: a confirmed (or adjusted) deduction is shown to the unit account with its
+basis, and must be read within 3 working days of the decision; unread ones past that are
+overdue. The photos a decided deduction cites are recorded so the unit may see them.
+Functions never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import AbstractSet, Any, Sequence
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import utcnow
+from api.models_field import Finding
+from api.models_review import CitedEvidence, Decision, Notice
+from api.models_scoring import Deduction
+from api.schemas.review import NoticeOut, UnitDeduction
+from api.workdays import add_working_days, china_date
+
+__all__ = ["NOTICE_WORKING_DAYS", "STANDING", "overdue_notices", "record_notice", "unit_deductions"]
+
+NOTICE_WORKING_DAYS = 3
+#: The statuses in which a deduction stands against the unit.
+STANDING = ("confirmed", "adjusted")
+
+
+def _uuids(values: Sequence[str]) -> list[uuid.UUID]:
+    found = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return sorted(set(found))
+
+
+async def record_notice(session: AsyncSession, row: Deduction, evidence_ids: Sequence[str], at: datetime,
+                        holidays: AbstractSet[date]) -> None:
+    """Start the notice clock of a deduction just decided to stand (once: a later change of a
+    standing deduction, by appeal, keeps the first deadline) and record the photos it cites."""
+    if (await session.execute(select(Notice.deduction_id).where(Notice.deduction_id == row.id))).first():
+        return
+    session.add(Notice(deduction_id=row.id, unit_code=row.unit_code, period_code=row.period_code, decided_at=at,
+                       notify_by=add_working_days(china_date(at), NOTICE_WORKING_DAYS, holidays)))
+    for evidence_id in _uuids(evidence_ids):
+        session.add(CitedEvidence(deduction_id=row.id, evidence_id=evidence_id))
+
+
+async def unit_deductions(session: AsyncSession, unit_code: str, period: str | None, reader: str, *,
+                          limit: int, offset: int) -> dict[str, Any]:
+    """The unit's standing deductions with their basis, newest decision first; those shown
+    are marked notified (the first read only)."""
+    where: list[ColumnElement[bool]] = [Deduction.unit_code == unit_code, Deduction.status.in_(STANDING)]
+    if period is not None:
+        where.append(Deduction.period_code == period)
+    base = select(Deduction, Notice, Finding).join(Notice, Notice.deduction_id == Deduction.id) \
+        .outerjoin(Finding, Finding.id == Deduction.finding_id).where(*where)
+    total = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    rows = list(await session.execute(base.order_by(Notice.decided_at.desc(), Deduction.id).limit(limit).offset(offset)))
+    ids = [d.id for d, _, _ in rows]
+    latest: dict[uuid.UUID, Decision] = {}
+    if ids:
+        for decision in (await session.execute(select(Decision).where(Decision.deduction_id.in_(ids))
+                                               .order_by(Decision.decided_at))).scalars():
+            latest[decision.deduction_id] = decision
+    unread = [n.deduction_id for _, n, _ in rows if n.notified_at is None]
+    if unread:
+        now = utcnow()
+        await session.execute(update(Notice).where(Notice.deduction_id.in_(unread), Notice.notified_at.is_(None))
+                              .values(notified_at=now, notified_by=reader))
+        for _, notice, _ in rows:
+            if notice.notified_at is None:
+                notice.notified_at, notice.notified_by = now, reader
+    items = []
+    for deduction, notice, finding in rows:
+        decision = latest.get(deduction.id)
+        items.append(UnitDeduction(
+            deduction_id=deduction.id, period_code=deduction.period_code, indicator=deduction.indicator,
+            count=deduction.count, effect=deduction.effect, status=deduction.status,  # type: ignore[arg-type]
+            rule_points=deduction.points,
+            points=deduction.adjusted_points if deduction.adjusted_points is not None else deduction.points,
+            staff=list(deduction.staff), note=finding.note if finding is not None else None,
+            evidence_ids=_uuids(finding.evidence_ids) if finding is not None else [],
+            reason=decision.reason if decision is not None else None, decided_at=notice.decided_at,
+            notify_by=notice.notify_by, notified_at=notice.notified_at,
+        ))
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+async def overdue_notices(session: AsyncSession, today: date, filters: list[ColumnElement[bool]], *,
+                          limit: int, offset: int) -> dict[str, Any]:
+    """Standing deductions the unit has not read by their deadline, most overdue first."""
+    where = [Notice.notified_at.is_(None), Notice.notify_by < today, Deduction.status.in_(STANDING), *filters]
+    base = select(Notice, Deduction).join(Deduction, Deduction.id == Notice.deduction_id).where(*where)
+    total = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    rows = await session.execute(base.order_by(Notice.notify_by, Notice.deduction_id).limit(limit).offset(offset))
+    items = [NoticeOut(deduction_id=n.deduction_id, unit_code=n.unit_code, period_code=n.period_code,
+                       indicator=d.indicator, status=d.status, decided_at=n.decided_at,  # type: ignore[arg-type]
+                       notify_by=n.notify_by, days_overdue=(today - n.notify_by).days) for n, d in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

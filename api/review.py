@@ -1,0 +1,178 @@
+"""Review of proposed deductions: the queue a chief judges from, and decisions.
+
+A decision (confirm, adjust, reject) is taken only on a proposed deduction of an open period,
+never by whoever logged the finding or proposed the deduction (four eyes), and is appended to
+the tamper-evident ledger in the transaction that stores it. Functions never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import AbstractSet
+
+import msgspec
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evidence.exif import PhotoMetadata
+from evidence.flags import Flag, haversine_m
+from api.db import utcnow
+from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from api.importing import chunks
+from api.ledger import append_event, lock_head
+from api.models import Unit
+from api.models_draws import Task
+from api.models_evidence import Evidence
+from api.models_field import Finding
+from api.models_review import Decision
+from api.models_scoring import Deduction
+from api.notices import record_notice
+from api.periods import open_period
+from api.schemas.review import DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem
+from api.security import Principal
+
+__all__ = ["check_decision", "decide", "decision_out", "review_queue", "STATUS_OF"]
+
+STATUS_OF = {"confirm": "confirmed", "adjust": "adjusted", "reject": "rejected"}
+
+
+def _invalid(path: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"Invalid input: {path}: {message}", details=[{"path": path, "message": message}])
+
+
+def check_decision(data: DecisionCreate, prefix: str = "$") -> None:
+    """Points only with (and required for) adjust; a reason for adjust and reject."""
+    if data.action == "adjust" and data.points is None:
+        raise _invalid(f"{prefix}.points", "an adjustment needs the new points")
+    if data.action != "adjust" and data.points is not None:
+        raise _invalid(f"{prefix}.points", f"points are given only to adjust, not to {data.action}")
+    if data.action != "confirm" and data.reason is None:
+        raise _invalid(f"{prefix}.reason", f"a reason is required to {data.action}")
+
+
+def decision_out(row: Decision, status: str) -> DecisionOut:
+    return DecisionOut(id=row.id, deduction_id=row.deduction_id, action=row.action, points=row.points,  # type: ignore[arg-type]
+                       reason=row.reason, decided_by=row.decided_by, decided_at=row.decided_at,
+                       status=status, ledger_seq=row.ledger_seq)  # type: ignore[arg-type]
+
+
+async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionCreate, reviewer: Principal,
+                 holidays: AbstractSet[date] = frozenset()) -> DecisionOut:
+    """Apply one decision: 404 unknown deduction, 403 four eyes, 409 ``PERIOD_LOCKED`` or
+    ``ALREADY_DECIDED``, 422 an adjustment of a veto. A deduction that stands starts its
+    notice clock (``holidays`` skipped) and opens its photos to the unit."""
+    check_decision(data)
+    # The ledger head first: on SQLite it must be the transaction's first write (api.ledger).
+    await lock_head(session)
+    query = select(Deduction).where(Deduction.id == deduction_id).with_for_update().execution_options(populate_existing=True)
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("No such deduction.", details={"deduction_id": str(deduction_id)})
+    logged_by = {row.created_by}
+    evidence_ids: list[str] = []
+    if row.finding_id is not None:
+        finding = (await session.execute(select(Finding.inspector, Finding.evidence_ids)
+                                         .where(Finding.id == row.finding_id))).one_or_none()
+        if finding is not None:
+            logged_by.add(finding.inspector)
+            evidence_ids = list(finding.evidence_ids)
+    if reviewer.username in logged_by:
+        raise Forbidden("Four eyes: you may not decide on a deduction you proposed or a finding you logged.",
+                        details={"deduction_id": str(deduction_id)})
+    await open_period(session, row.period_code)
+    if row.status != "proposed":
+        raise Conflict(f"The deduction is already {row.status}.", code="ALREADY_DECIDED",
+                       details={"deduction_id": str(deduction_id), "status": row.status})
+    if data.action == "adjust" and row.effect == "veto":
+        raise _invalid("$.action", "a veto has no points to adjust: confirm or reject it")
+    status = STATUS_OF[data.action]
+    now = utcnow()
+    decision_id = uuid.uuid4()
+    receipt = await append_event(session, f"deduction.{status}", {
+        "decision_id": str(decision_id), "deduction_id": str(row.id), "period_code": row.period_code,
+        "unit_code": row.unit_code, "indicator": row.indicator, "rule_points": repr(row.points),
+        "points": None if data.points is None else repr(data.points), "reason": data.reason,
+        "decided_by": reviewer.username,
+    }, at=now)
+    decision = Decision(id=decision_id, deduction_id=row.id, action=data.action, points=data.points, reason=data.reason,
+                        decided_by=reviewer.username, decided_at=now, ledger_seq=receipt.index)
+    session.add(decision)
+    row.status = status
+    row.adjusted_points = data.points
+    if status != "rejected":
+        await record_notice(session, row, evidence_ids, now, holidays)
+    await session.flush()
+    return decision_out(decision, status)
+
+
+# -- the review queue ------------------------------------------------------------------------
+
+async def _evidence(session: AsyncSession, ids: set[str]) -> dict[str, Evidence]:
+    found: dict[str, Evidence] = {}
+    valid = []
+    for value in ids:
+        try:
+            valid.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    for chunk in chunks(sorted(valid)):
+        for row in (await session.execute(select(Evidence).where(Evidence.id.in_(chunk)))).scalars():
+            found[str(row.id)] = row
+    return found
+
+
+async def _tasks(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[Task, Unit]]:
+    found: dict[uuid.UUID, tuple[Task, Unit]] = {}
+    for chunk in chunks(sorted(ids)):
+        rows = await session.execute(select(Task, Unit).join(Unit, Unit.code == Task.unit_code).where(Task.id.in_(chunk)))
+        found.update({task.id: (task, unit) for task, unit in rows})
+    return found
+
+
+def _review_evidence(row: Evidence, unit: Unit | None) -> ReviewEvidence:
+    gps = msgspec.convert(row.photo_metadata, PhotoMetadata).gps
+    distance = None
+    if row.gps_lat is not None and row.gps_lon is not None and unit is not None and unit.lat is not None and unit.lon is not None:
+        distance = round(haversine_m(row.gps_lat, row.gps_lon, unit.lat, unit.lon), 1)
+    return ReviewEvidence(id=row.id, sha256=row.sha256, thumbnail_url=f"/api/v1/evidence/{row.id}/thumbnail",
+                          capture_time=row.capture_time, gps=gps, distance_m=distance,
+                          flags=msgspec.convert(row.flags, list[Flag]))
+
+
+async def review_queue(session: AsyncSession, filters: list[ColumnElement[bool]], flag: str | None) -> list[ReviewItem]:
+    """Proposed deductions matching ``filters`` (on Deduction and Finding), flagged ones first,
+    then by creation; ``flag`` keeps those with a photo carrying that flag code."""
+    query = (select(Deduction, Finding).outerjoin(Finding, Finding.id == Deduction.finding_id)
+             .where(Deduction.status == "proposed", *filters).order_by(Deduction.created_at, Deduction.id))
+    pairs = [(d, f) for d, f in await session.execute(query)]
+    evidence = await _evidence(session, {e for _, f in pairs if f is not None for e in f.evidence_ids})
+    tasks = await _tasks(session, {f.task_id for _, f in pairs if f is not None})
+    items = []
+    for deduction, finding in pairs:
+        found: list[ReviewEvidence] = []
+        missing: list[str] = []
+        review_finding = None
+        if finding is not None:
+            task, unit = tasks[finding.task_id]
+            review_finding = ReviewFinding(id=finding.id, task_id=finding.task_id, visited_unit=task.unit_code,
+                                           inspector=finding.inspector, team=list(task.team), note=finding.note,
+                                           case_file=finding.case_file, recorded_at=finding.recorded_at)
+            for evidence_id in finding.evidence_ids:
+                row = evidence.get(evidence_id)
+                if row is None:
+                    missing.append(evidence_id)
+                else:
+                    found.append(_review_evidence(row, unit))
+        codes = sorted({f.code.value for e in found for f in e.flags})
+        if flag is not None and flag not in codes:
+            continue
+        items.append(ReviewItem(
+            deduction_id=deduction.id, period_code=deduction.period_code, unit_code=deduction.unit_code,
+            indicator=deduction.indicator, count=deduction.count, points=deduction.points, effect=deduction.effect,
+            staff=list(deduction.staff), created_by=deduction.created_by, created_at=deduction.created_at,
+            finding=review_finding, evidence=found, missing_evidence=missing, flags=codes,
+        ))
+    # Stable: flagged (or with missing photos) first, each group in creation order.
+    items.sort(key=lambda item: not (item.flags or item.missing_evidence))
+    return items

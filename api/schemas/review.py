@@ -1,0 +1,193 @@
+"""Review bodies and answers: period status changes, the review queue, decisions on deductions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from api.errors import ErrorBody
+from api.schemas.common import PRINTABLE, Body, Text
+from api.schemas.scoring import DeductionStatus
+from evidence.exif import GpsPosition
+from evidence.flags import Flag
+
+__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
+           "DecisionOut", "NoticeOut", "PeriodReopen", "UnitDeduction", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
+
+DecisionAction = Literal["confirm", "adjust", "reject"]
+#: Adjusted points: what the chief decides the deduction is worth (finite, positive).
+AdjustedPoints = Annotated[float, Meta(gt=0, le=1000)]
+MAX_BULK = 200
+
+
+class PeriodReopen(Body):
+    """Reopen a locked or published period; the reason is kept with the change."""
+
+    reason: Text
+
+
+class DecisionCreate(Body):
+    """Confirm, adjust (``points`` and ``reason``) or reject (``reason``) a proposed deduction."""
+
+    action: DecisionAction
+    points: AdjustedPoints | None = None
+    reason: Text | None = None
+
+
+class BulkDecision(DecisionCreate, kw_only=True):
+    deduction_id: uuid.UUID
+
+
+class BulkDecisions(Body):
+    """Several decisions, each applied (or refused) on its own."""
+
+    decisions: Annotated[list[BulkDecision], Meta(min_length=1, max_length=MAX_BULK)]
+
+
+class DecisionOut(msgspec.Struct, kw_only=True):
+    """A decision as stored; ``status`` is the deduction's status after it, ``ledger_seq`` the
+    index of its ledger entry (``GET /ledger/entries/{seq}``, proofs by index)."""
+
+    id: uuid.UUID
+    deduction_id: uuid.UUID
+    action: DecisionAction
+    points: float | None
+    reason: str | None
+    decided_by: str
+    decided_at: datetime
+    status: DeductionStatus
+    ledger_seq: int
+
+
+class BulkResult(msgspec.Struct, kw_only=True):
+    """One answer of a bulk request: the decision (``status_code`` 200) or the error."""
+
+    deduction_id: uuid.UUID
+    status_code: int
+    decision: DecisionOut | None = None
+    error: ErrorBody | None = None
+
+
+class BulkDecisionsOut(msgspec.Struct, kw_only=True):
+    results: list[BulkResult]
+
+
+class ReviewEvidence(msgspec.Struct, kw_only=True):
+    """A photo cited by the finding, with what a chief judges it by; ``distance_m`` is from the
+    photo's GPS position to the visited unit's registered one."""
+
+    id: uuid.UUID
+    sha256: str
+    thumbnail_url: str
+    capture_time: datetime | None
+    gps: GpsPosition | None
+    distance_m: float | None
+    flags: list[Flag]
+
+
+class ReviewFinding(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    visited_unit: str
+    inspector: str
+    team: list[str]
+    note: str
+    case_file: str | None
+    recorded_at: datetime
+
+
+class ReviewItem(msgspec.Struct, kw_only=True):
+    """A proposed deduction with everything needed to judge it. ``flags`` are the distinct
+    flag codes of its photos; ``missing_evidence`` ids the finding cites that were never filed."""
+
+    deduction_id: uuid.UUID
+    period_code: str
+    unit_code: str
+    indicator: str
+    count: int
+    points: float
+    effect: str
+    staff: list[str]
+    created_by: str
+    created_at: datetime
+    finding: ReviewFinding | None
+    evidence: list[ReviewEvidence]
+    missing_evidence: list[str]
+    flags: list[str]
+
+
+class UnitDeduction(msgspec.Struct, kw_only=True):
+    """A deduction standing against the unit, with its basis: the rule (indicator) and its
+    points, the points counted (adjusted ones replace the rule's), the finding's note, the
+    photos it cites, the decision's reason, and when the unit was (to be) told."""
+
+    deduction_id: uuid.UUID
+    period_code: str
+    indicator: str
+    count: int
+    effect: str
+    status: DeductionStatus
+    rule_points: float
+    points: float
+    staff: list[str]
+    note: str | None
+    evidence_ids: list[uuid.UUID]
+    reason: str | None
+    decided_at: datetime
+    notify_by: date
+    notified_at: datetime | None
+
+
+class NoticeOut(msgspec.Struct, kw_only=True):
+    """A standing deduction its unit has not read by ``notify_by``."""
+
+    deduction_id: uuid.UUID
+    unit_code: str
+    period_code: str
+    indicator: str
+    status: DeductionStatus
+    decided_at: datetime
+    notify_by: date
+    days_overdue: int
+
+
+AppealText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=PRINTABLE)]
+AppealStatus = Literal["open", "upheld", "overturned", "partial"]
+
+
+class AppealCreate(Body):
+    """Why the unit disputes the deduction, and photos (it may see) that support it."""
+
+    text: AppealText
+    evidence_ids: Annotated[list[uuid.UUID], Meta(max_length=20)] = []
+
+
+class AppealDecision(Body, kw_only=True):
+    """Uphold, overturn, or partially overturn (``points``: what the deduction is now worth)."""
+
+    outcome: Literal["uphold", "overturn", "partial"]
+    points: AdjustedPoints | None = None
+    reason: Text
+
+
+class AppealOut(msgspec.Struct, kw_only=True):
+    """An appeal; ``answer_by`` is the date the answer is due (working days after filing)."""
+
+    id: uuid.UUID
+    deduction_id: uuid.UUID
+    unit_code: str
+    period_code: str
+    text: str
+    evidence_ids: list[uuid.UUID]
+    filed_by: str
+    filed_at: datetime
+    answer_by: date
+    status: AppealStatus
+    points: float | None
+    reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None

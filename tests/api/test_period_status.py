@@ -1,0 +1,103 @@
+"""Periods open -> locked -> published, reopened by an admin with a reason: a locked period
+refuses every write that would change its scores, publishing makes its draws public."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from api.models_review import PeriodTransition
+from tests.support.api import add_user, assert_error, login
+from tests.support.field import field_setup, finding_body
+
+PERIOD = "2026-H2"
+VISIT_RULE = "inspection.window_conduct"
+MEASUREMENT = {"unit_code": "DG-HUMEN", "metric": "mystery_shopping_stars", "value": 4, "source": "暗访系统"}
+
+
+@pytest.fixture
+async def field(app, db, client):
+    return await field_setup(app, db, client)
+
+
+@pytest.fixture
+async def admin(db, client):
+    await add_user(db, "admin", "admin")
+    return await login(client, "admin")
+
+
+async def _post(client, action, headers, **body):
+    kwargs = {"json": body} if body else {}
+    return await client.post(f"/api/v1/periods/{PERIOD}/{action}", headers=headers, **kwargs)
+
+
+async def test_lock_refuses_every_write_until_an_admin_reopens(db, client, field, admin):
+    task = field.task("field_visit")
+    me = field.member(task)
+    before = await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE), headers=me)
+    assert before.status_code == 201, before.text
+    locked = await _post(client, "lock", field.chief)
+    assert locked.status_code == 200 and locked.json()["status"] == "locked"
+    assert_error(await _post(client, "lock", field.chief), 409, "CONFLICT")
+
+    refused = [
+        await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE), headers=me),
+        await client.patch(f"/api/v1/findings/{before.json()['id']}", json={"count": 2}, headers=me),
+        await client.put(f"/api/v1/periods/{PERIOD}/measurements", json=MEASUREMENT, headers=field.chief),
+        await client.post(f"/api/v1/periods/{PERIOD}/measurements/import",
+                          content="unit_code,metric,value,source\nDG-HUMEN,mystery_shopping_stars,4,s\n".encode(),
+                          headers=field.chief),
+    ]
+    for response in refused:
+        assert_error(response, 409, "PERIOD_LOCKED")
+    assert (await client.get(f"/api/v1/findings/{before.json()['id']}", headers=field.chief)).json()["count"] == 1
+
+    assert_error(await _post(client, "reopen", field.chief, reason="补录"), 403, "FORBIDDEN")
+    assert_error(await _post(client, "reopen", admin), 422, "VALIDATION_ERROR")
+    assert_error(await _post(client, "reopen", admin, reason=""), 422, "VALIDATION_ERROR")
+    assert_error(await _post(client, "reopen", admin, reason="a\x00b"), 422, "VALIDATION_ERROR")
+    reopened = await _post(client, "reopen", admin, reason="复核发现漏录一项")
+    assert reopened.status_code == 200 and reopened.json()["status"] == "open"
+    assert_error(await _post(client, "reopen", admin, reason="again"), 409, "CONFLICT")
+    assert (await client.put(f"/api/v1/periods/{PERIOD}/measurements", json=MEASUREMENT, headers=field.chief)).status_code == 200
+    async with db() as session:
+        rows = (await session.execute(select(PeriodTransition).order_by(PeriodTransition.id))).scalars().all()
+    assert [(r.from_status, r.to_status, r.actor, r.reason) for r in rows] == [
+        ("open", "locked", "chief", None), ("locked", "open", "admin", "复核发现漏录一项")]
+
+
+async def test_publish_only_from_locked_and_it_publishes_the_period_draws(db, client, field, admin):
+    await add_user(db, "hm", "unit", "DG-HUMEN")
+    unit = await login(client, "hm")
+    draw_id = (await client.get("/api/v1/draws", headers=field.chief)).json()["items"][0]["id"]
+    assert_error(await client.get(f"/api/v1/draws/{draw_id}", headers=unit), 404)
+    assert_error(await _post(client, "publish", field.chief), 409, "CONFLICT")
+    assert (await _post(client, "lock", admin)).status_code == 200
+    published = await _post(client, "publish", field.chief)
+    assert published.status_code == 200 and published.json()["status"] == "published"
+    assert (await client.get(f"/api/v1/periods/{PERIOD}", headers=unit)).json()["status"] == "published"
+    record = await client.get(f"/api/v1/draws/{draw_id}", headers=unit)
+    assert record.status_code == 200 and record.json()["draw"]["published_at"]
+    assert (await client.get("/api/v1/draws", headers=unit)).json()["total"] == 1
+    assert (await client.get(f"/api/v1/draws/{draw_id}/inputs", headers=unit)).status_code == 200
+    task = field.task("field_visit")
+    assert_error(await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE), headers=field.member(task)),
+                 409, "PERIOD_LOCKED")
+    assert_error(await _post(client, "lock", field.chief), 409, "CONFLICT")
+    # Reopening a published period keeps what was made public.
+    assert (await _post(client, "reopen", admin, reason="更正")).json()["status"] == "open"
+    assert (await client.get(f"/api/v1/draws/{draw_id}", headers=unit)).status_code == 200
+
+
+async def test_status_changes_by_role_and_unknown_period(db, client, field, admin):
+    await add_user(db, "hm", "unit", "DG-HUMEN")
+    unit = await login(client, "hm")
+    inspector = next(iter(field.inspectors.values()))
+    for headers in (unit, inspector):
+        for action in ("lock", "publish"):
+            assert_error(await _post(client, action, headers), 403, "FORBIDDEN")
+        assert_error(await _post(client, "reopen", headers, reason="x"), 403, "FORBIDDEN")
+    assert (await client.get(f"/api/v1/periods/{PERIOD}", headers=field.chief)).json()["status"] == "open"
+    assert_error(await client.post("/api/v1/periods/nope/lock", headers=field.chief), 404, "NOT_FOUND")
+    assert_error(await client.post("/api/v1/periods/nope/reopen", json={"reason": "x"}, headers=admin), 404, "NOT_FOUND")
+    assert_error(await _post(client, "reopen", admin, reason="x", extra=1), 422, "VALIDATION_ERROR")
