@@ -33,6 +33,7 @@ from api.controllers.tasks import MyTaskController, TaskController
 from api.controllers.imports import make_import_controller
 from api.controllers.periods import make_period_controller
 from api.controllers.appeals import AppealController, DeductionAppealController
+from api.controllers.audit import AuditController
 from api.controllers.notices import MyDeductionController, NoticeController
 from api.controllers.reviews import DecisionController, ReviewController
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> Litestar:
             MyDeductionController,
             DeductionAppealController,
             AppealController,
+            AuditController,
             make_evidence_controller(settings.evidence_max_bytes),
             make_upload_controller(settings.evidence_max_bytes),
             LedgerController,

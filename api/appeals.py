@@ -13,6 +13,7 @@ from typing import AbstractSet, Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from api.evidence_records import evidence_visibility
@@ -77,6 +78,8 @@ async def file_appeal(session: AsyncSession, deduction_id: uuid.UUID, data: Appe
                  text=data.text, evidence_ids=[str(e) for e in data.evidence_ids], filed_by=unit.username, filed_at=now,
                  answer_by=add_working_days(china_date(now), answer_days, holidays), status="open")
     session.add(row)
+    audit.record(session, unit.username, "appeal.filed", "appeal", appeal_id, None,
+                 {"deduction_id": str(deduction.id), "status": "open", "answer_by": row.answer_by.isoformat()})
     await session.flush()
     return row
 
@@ -107,6 +110,7 @@ async def decide_appeal(session: AsyncSession, appeal_id: uuid.UUID, data: Appea
         raise _invalid("$.outcome", "a veto has no points to lower: uphold or overturn it")
     now = utcnow()
     before = deduction.status
+    before_points = deduction.adjusted_points
     if data.outcome == "overturn":
         deduction.status, deduction.adjusted_points = "rejected", None
     elif data.outcome == "partial":
@@ -116,6 +120,12 @@ async def decide_appeal(session: AsyncSession, appeal_id: uuid.UUID, data: Appea
         "points": None if data.points is None else repr(data.points), "reason": data.reason,
         "deduction_before": before, "deduction_after": deduction.status, "decided_by": chief.username,
     }, at=now)
+    audit.record(session, chief.username, f"appeal.{OUTCOME_STATUS[data.outcome]}", "appeal", row.id, {"status": "open"},
+                 {"status": OUTCOME_STATUS[data.outcome], "points": data.points, "reason": data.reason})
+    if data.outcome != "uphold":
+        audit.record(session, chief.username, "deduction.appeal_outcome", "deduction", deduction.id,
+                     {"status": before, "adjusted_points": before_points},
+                     {"status": deduction.status, "adjusted_points": deduction.adjusted_points, "appeal_id": str(row.id)})
     row.status, row.points, row.reason = OUTCOME_STATUS[data.outcome], data.points, data.reason
     row.decided_by, row.decided_at = chief.username, now
     await session.flush()

@@ -1,18 +1,19 @@
 """SQLAlchemy models of review: period status changes (lock, publish, reopen) with who and why,
 the decisions of chiefs on proposed deductions, the notice of standing ones to the unit, and
-the unit's appeals."""
+the unit's appeals, and the audit log of all their changes."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, JSONType, UTCDateTime, utcnow
 
-__all__ = ["Appeal", "CitedEvidence", "Decision", "Notice", "PeriodTransition"]
+__all__ = ["Appeal", "AuditEvent", "CitedEvidence", "Decision", "Notice", "PeriodTransition"]
 
 
 class PeriodTransition(Base):
@@ -102,3 +103,19 @@ class Appeal(Base):
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditEvent(Base):
+    """One state change: who, when, what (action, object), before and after, and the request."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(100), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)

@@ -13,6 +13,7 @@ from typing import AbstractSet, Any, Sequence
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.db import utcnow
 from api.models_field import Finding
 from api.models_review import CitedEvidence, Decision, Notice
@@ -69,8 +70,12 @@ async def unit_deductions(session: AsyncSession, unit_code: str, period: str | N
     unread = [n.deduction_id for _, n, _ in rows if n.notified_at is None]
     if unread:
         now = utcnow()
-        await session.execute(update(Notice).where(Notice.deduction_id.in_(unread), Notice.notified_at.is_(None))
-                              .values(notified_at=now, notified_by=reader))
+        # Only the rows this request marks are audited: a concurrent first read marks the others.
+        marked = (await session.execute(update(Notice).where(Notice.deduction_id.in_(unread), Notice.notified_at.is_(None))
+                                        .values(notified_at=now, notified_by=reader).returning(Notice.deduction_id))).scalars().all()
+        for deduction_id in sorted(marked):
+            audit.record(session, reader, "notice.read", "deduction", deduction_id, {"notified_at": None},
+                         {"notified_at": now.isoformat()})
         for _, notice, _ in rows:
             if notice.notified_at is None:
                 notice.notified_at, notice.notified_by = now, reader

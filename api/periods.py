@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api import documents
+from api import audit, documents
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.importing import chunks
 from api.db import utcnow
@@ -102,6 +102,8 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
     now = utcnow()
     session.add(PeriodTransition(period_code=code, from_status=row.status, to_status=target, reason=reason,
                                  actor=actor, at=now))
+    audit.record(session, actor, f"period.{action}", "period", code, {"status": row.status},
+                 {"status": target, "reason": reason})
     row.status = target
     if action == "publish":
         plans = select(Plan.id).where(Plan.period == code)

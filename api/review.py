@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence.exif import PhotoMetadata
 from evidence.flags import Flag, haversine_m
+from api import audit
 from api.db import utcnow
 from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from api.importing import chunks
@@ -98,6 +99,10 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
     decision = Decision(id=decision_id, deduction_id=row.id, action=data.action, points=data.points, reason=data.reason,
                         decided_by=reviewer.username, decided_at=now, ledger_seq=receipt.index)
     session.add(decision)
+    audit.record(session, reviewer.username, f"deduction.{status}", "deduction", row.id,
+                 {"status": row.status, "adjusted_points": row.adjusted_points},
+                 {"status": status, "adjusted_points": data.points, "reason": data.reason,
+                  "decision_id": str(decision_id), "ledger_seq": receipt.index})
     row.status = status
     row.adjusted_points = data.points
     if status != "rejected":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -15,7 +15,7 @@ from api.schemas.scoring import DeductionStatus
 from evidence.exif import GpsPosition
 from evidence.flags import Flag
 
-__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
+__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "AuditOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
            "DecisionOut", "NoticeOut", "PeriodReopen", "UnitDeduction", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
 
 DecisionAction = Literal["confirm", "adjust", "reject"]
@@ -191,3 +191,17 @@ class AppealOut(msgspec.Struct, kw_only=True):
     reason: str | None
     decided_by: str | None
     decided_at: datetime | None
+
+
+class AuditOut(msgspec.Struct, kw_only=True):
+    """One audited state change; ``request_id`` is the X-Request-ID of the request that made it."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    request_id: str | None

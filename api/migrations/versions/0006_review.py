@@ -1,8 +1,8 @@
-"""review: period status changes, decisions on deductions, notices to units, appeals
+"""review: period status changes, decisions on deductions, notices to units, appeals, audit log
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-21 08:19:56.753415
+Create Date: 2026-11-21 08:27:52.059639
 """
 
 from typing import Sequence, Union
@@ -18,6 +18,25 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
+    op.create_table('audit_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('object_type', sa.String(length=32), nullable=False),
+    sa.Column('object_id', sa.String(length=100), nullable=False),
+    sa.Column('before', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('after', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('request_id', sa.String(length=128), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
+    )
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_events_action'), ['action'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_events_actor'), ['actor'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_events_object_id'), ['object_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_events_request_id'), ['request_id'], unique=False)
+
     op.create_table('period_transitions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('period_code', sa.String(length=100), nullable=False),
@@ -144,3 +163,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_period_transitions_period_code'))
 
     op.drop_table('period_transitions')
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_events_request_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_events_object_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_events_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_events_actor'))
+        batch_op.drop_index(batch_op.f('ix_audit_events_action'))
+
+    op.drop_table('audit_events')
