@@ -66,7 +66,7 @@ class DrawController(Controller):
     @get("/{draw_id:uuid}", operation_id="getDraw", summary="A draw with its full record")
     async def read(self, request: Req, draw_id: FromPath[uuid.UUID], db: DB) -> DrawRecordOut:
         row = await _draw(db, request.user, draw_id)
-        return DrawRecordOut(draw=await _out(db, row), record=msgspec.convert(row.record, sampling.Draw))
+        return DrawRecordOut(draw=await _out(db, row), record=msgspec.to_builtins(msgspec.convert(row.record, sampling.Draw)))
 
     @get("/{draw_id:uuid}/inputs", operation_id="getDrawInputs",
          summary="The exact inputs of the draw (population, case files, roster, exclusions)")

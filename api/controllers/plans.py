@@ -42,7 +42,7 @@ TASK_COLUMNS = [
 def plan_out(plan: Plan) -> PlanOut:
     return PlanOut(
         id=plan.id, name=plan.name, description=plan.description, period=plan.period,
-        params=msgspec.convert(plan.params, sampling.DrawParams), unannounced=plan.unannounced,
+        params=msgspec.to_builtins(msgspec.convert(plan.params, sampling.DrawParams)), unannounced=plan.unannounced,
         due_from=plan.due_from, due_to=plan.due_to, exclude_recent_draws=plan.exclude_recent_draws,
         seed_commitment=plan.seed_commitment, status=plan.status, created_by=plan.created_by,  # type: ignore[arg-type]
         created_at=plan.created_at, updated_at=plan.updated_at,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import sampling
@@ -56,7 +56,9 @@ class PlanOut(msgspec.Struct, kw_only=True):
     name: str
     description: str | None
     period: str | None
-    params: sampling.DrawParams
+    # Echoed as given (validated as sampling.DrawParams on the way in); a plain object here
+    # because the OpenAPI schema generated for the constrained types is ambiguous.
+    params: dict[str, Any]
     unannounced: bool
     due_from: date
     due_to: date
@@ -93,7 +95,7 @@ class DrawRecordOut(msgspec.Struct, kw_only=True):
     """A draw with its full record, as a third party needs it to re-check the draw."""
 
     draw: DrawOut
-    record: sampling.Draw
+    record: dict[str, Any] = msgspec.field(default_factory=dict)  # the sampling.Draw record, see docs/sampling.md
 
 
 class VerifyRequest(Body):
