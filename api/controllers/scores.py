@@ -3,7 +3,9 @@
 ``basis=provisional`` counts every deduction not rejected (what is at stake), ``confirmed``
 only those review confirmed or adjusted. A unit account sees only its own unit, confirmed
 basis only (another unit's score is a 404, as if it did not exist); on the leaderboard it
-sees its own row with its rank among all.
+sees its own row with its rank among all until the period is published, then every row.
+Inspectors see scores once the period is published (一公开), not before: scores of an open
+period invite lobbying (讲情).
 """
 
 from __future__ import annotations
@@ -29,13 +31,24 @@ BasisParam = Annotated[Basis, QueryParameter(description="provisional: all deduc
 
 
 def _check_basis(user: Principal, basis: str) -> None:
-    if user.role == "unit" and basis != "confirmed":
-        raise Forbidden("A unit sees its confirmed scores only.", details={"allowed_basis": ["confirmed"]})
+    if user.role in ("unit", "inspector") and basis != "confirmed":
+        raise Forbidden("Only confirmed scores are shown to this role.", details={"allowed_basis": ["confirmed"]})
 
 
 def _own_unit(user: Principal) -> str | None:
     """The only unit a caller may see, or None for every unit."""
     return user.unit_code if user.role == "unit" else None
+
+
+def _leaderboard_scope(user: Principal, period_status: str) -> str | None:
+    """The only row of the leaderboard a caller may see (None: every row); 403 for an
+    inspector before publication."""
+    if period_status == "published":
+        return None
+    if user.role == "inspector":
+        raise Forbidden("Scores are shown to inspectors once the period is published.",
+                        code="NOT_PUBLISHED", details={"period_status": period_status})
+    return _own_unit(user)
 
 
 class ScoreController(Controller):
@@ -51,7 +64,9 @@ class ScoreController(Controller):
         if own is not None and own != code:
             raise NotFound(f"No unit {code!r}.", details={"code": code})
         _check_basis(request.user, basis)
-        return scores.unit_score(await scores.period_scores(db, period, basis), code)
+        scored = await scores.period_scores(db, period, basis)
+        _leaderboard_scope(request.user, scored.period.status)
+        return scores.unit_score(scored, code)
 
     @get("/leaderboard", operation_id="getLeaderboard", summary="A period's leaderboard",
          description="Every assessed unit by rank (then code): total, item scores, grade, lines, "
@@ -60,7 +75,7 @@ class ScoreController(Controller):
                           limit: Limit = 50, offset: Offset = 0) -> Leaderboard:
         _check_basis(request.user, basis)
         scored = await scores.period_scores(db, period, basis)
-        rows = scores.leaderboard_rows(scored, _own_unit(request.user))
+        rows = scores.leaderboard_rows(scored, _leaderboard_scope(request.user, scored.period.status))
         p = scored.period
         return Leaderboard(period_code=p.code, basis=basis, catalog_code=p.catalog_code, catalog_version=p.catalog_version,
                            scheme_code=p.scheme_code, scheme_version=p.scheme_version,

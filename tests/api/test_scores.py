@@ -205,8 +205,10 @@ async def test_a_unit_sees_only_its_own_confirmed_scores(db, client, chief, scor
     staff = (await client.get("/api/v1/periods/2026-H2/staff-totals", headers=unit)).json()
     assert [t["staff"] for t in staff["items"]] == ["张伟", "王主任"]  # not 陈静, charged by DG-B
     insp = await login(client, "insp")
-    assert (await client.get("/api/v1/leaderboard?period=2026-H2&basis=provisional", headers=insp)).json()["total"] == 5
-    assert (await client.get("/api/v1/units/DG-CA/scores?period=2026-H2", headers=insp)).status_code == 200
+    # Inspectors see scores once the period is published (tests/api/test_permissions.py), not before.
+    assert_error(await client.get("/api/v1/leaderboard?period=2026-H2", headers=insp), 403, "NOT_PUBLISHED")
+    assert_error(await client.get("/api/v1/units/DG-CA/scores?period=2026-H2", headers=insp), 403, "NOT_PUBLISHED")
+    assert_error(await client.get("/api/v1/leaderboard?period=2026-H2&basis=provisional", headers=insp), 403, "FORBIDDEN")
     assert_error(await client.get("/api/v1/periods/2026-H2/staff-totals", headers=insp), 403, "FORBIDDEN")
     assert_error(await client.get("/api/v1/leaderboard?period=2026-H2"), 401)
 
