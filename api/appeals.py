@@ -98,7 +98,8 @@ async def file_appeal(session: AsyncSession, deduction_id: uuid.UUID, data: Appe
     return row
 
 
-async def decide_appeal(session: AsyncSession, appeal_id: uuid.UUID, data: AppealDecision, chief: Principal) -> tuple[Appeal, list[AppealVote]]:
+async def decide_appeal(session: AsyncSession, appeal_id: uuid.UUID, data: AppealDecision,
+                        chief: Principal) -> tuple[Appeal, list[AppealVote]]:
     """One chief's answer, which is a vote when the appeal has a committee: the appeal is
     decided by the vote that completes its committee (at once with a committee of one),
     by :func:`scoring.committee_decision`. 404 unknown appeal; 403 for a chief who decided
@@ -153,8 +154,9 @@ async def _apply(session: AsyncSession, row: Appeal, deduction: Deduction, votes
                  closer: Principal, now: datetime) -> None:
     """Decide the appeal from its votes; the deduction follows. A committee of one leaves
     exactly the single chief's answer (the median of one vote is that vote)."""
-    decided = committee_decision(in_force, [Vote(outcome=v.outcome, points=v.points, reason=v.reason, by=v.voted_by)  # type: ignore[arg-type]
-                                            for v in votes])
+    ballots = [Vote(outcome=v.outcome, points=v.points, reason=v.reason, by=v.voted_by)  # type: ignore[arg-type]
+               for v in votes]
+    decided = committee_decision(in_force, ballots)
     outcome = DECISION_OUTCOME[decided.outcome]
     points = decided.points if outcome == "partial" else None
     before, before_points = deduction.status, deduction.adjusted_points

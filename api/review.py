@@ -33,7 +33,7 @@ from api.periods import open_period
 from api.schemas.review import DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem
 from api.security import Principal
 
-__all__ = ["check_decision", "decide", "deduction_authors", "decision_out", "review_queue", "STATUS_OF"]
+__all__ = ["check_decision", "decide", "deduction_authors", "decision_out", "evidence_by_id", "review_queue", "STATUS_OF"]
 
 STATUS_OF = {"confirm": "confirmed", "adjust": "adjusted", "reject": "rejected"}
 
@@ -120,7 +120,8 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
 
 # -- the review queue ------------------------------------------------------------------------
 
-async def _evidence(session: AsyncSession, ids: set[str]) -> dict[str, Evidence]:
+async def evidence_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Evidence]:
+    """The filed photos among ``ids`` (text, as findings cite them), by id."""
     found: dict[str, Evidence] = {}
     valid = []
     for value in ids:
@@ -158,7 +159,7 @@ async def review_queue(session: AsyncSession, filters: list[ColumnElement[bool]]
     query = (select(Deduction, Finding).outerjoin(Finding, Finding.id == Deduction.finding_id)
              .where(Deduction.status == "proposed", *filters).order_by(Deduction.created_at, Deduction.id))
     pairs = [(d, f) for d, f in await session.execute(query)]
-    evidence = await _evidence(session, {e for _, f in pairs if f is not None for e in f.evidence_ids})
+    evidence = await evidence_by_id(session, {e for _, f in pairs if f is not None for e in f.evidence_ids})
     tasks = await _tasks(session, {f.task_id for _, f in pairs if f is not None})
     items = []
     for deduction, finding in pairs:
