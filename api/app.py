@@ -36,6 +36,7 @@ from api.controllers.appeals import AppealController, DeductionAppealController
 from api.controllers.audit import AuditController
 from api.controllers.notices import MyDeductionController, NoticeController
 from api.controllers.reviews import DecisionController, ReviewController
+from api.controllers.register import RegisterController
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
 from api.controllers.scores import ScoreController
 from api.controllers.users import UserController
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
             MyDeductionController,
             DeductionAppealController,
             AppealController,
+            RegisterController,
             AuditController,
             make_evidence_controller(settings.evidence_max_bytes),
             make_upload_controller(settings.evidence_max_bytes),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any, Literal, Sequence
+from urllib.parse import quote
 
 from litestar import Response
 
@@ -24,12 +26,21 @@ class Column:
         self.key, self.en, self.zh = key, en, zh
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, lang: HeaderLanguage) -> Any:
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value)
     if isinstance(value, bool):
-        return "是" if value else "否"
+        if lang == "zh":
+            return "是" if value else "否"
+        return "yes" if value else "no"
     return value
+
+
+def _disposition(name: str) -> str:
+    """An attachment named ``name``: plain ASCII for old clients, the exact (maybe Chinese)
+    name in ``filename*`` (RFC 6266), since a header cannot carry raw non-Latin-1 text."""
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _csv(headers: list[str], rows: list[list[Any]]) -> bytes:
@@ -63,10 +74,10 @@ def export_response(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *
                     lang: HeaderLanguage, filename: str, title: str = "export") -> Response[bytes]:
     """A download response holding ``rows`` as CSV or XLSX."""
     headers = [c.zh if lang == "zh" else c.en for c in columns]
-    table = [[_cell(r.get(c.key)) for c in columns] for r in rows]
+    table = [[_cell(r.get(c.key), lang) for c in columns] for r in rows]
     if fmt == "csv":
         content, media_type = _csv(headers, table), "text/csv; charset=utf-8"
     else:
         content, media_type = _xlsx(headers, table, title), XLSX_TYPE
     return Response(content=content, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+                    headers={"Content-Disposition": _disposition(f"{filename}.{fmt}")})

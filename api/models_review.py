@@ -1,6 +1,6 @@
 """SQLAlchemy models of review: period status changes (lock, publish, reopen) with who and why,
 the decisions of chiefs on proposed deductions, the notice of standing ones to the unit, and
-the unit's appeals, and the audit log of all their changes."""
+the unit's appeals and the committee's votes on them, and the audit log of all their changes."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, JSONType, UTCDateTime, utcnow
 
-__all__ = ["Appeal", "AuditEvent", "CitedEvidence", "Decision", "Notice", "PeriodTransition"]
+__all__ = ["Appeal", "AppealVote", "AuditEvent", "CitedEvidence", "Decision", "Notice", "PeriodTransition"]
 
 
 class PeriodTransition(Base):
@@ -80,13 +80,17 @@ class CitedEvidence(Base):
 
 
 class Appeal(Base):
-    """A unit's appeal of a standing deduction (one per deduction) and its answer."""
+    """A unit's appeal of a standing deduction (one per deduction) and its answer.
+
+    ``committee_size`` is the number of chiefs' votes that decide it (the setting in force
+    when it was filed), so a later change of the setting never strands an open appeal."""
 
     __tablename__ = "appeals"
     __table_args__ = (
         CheckConstraint("status IN ('open','upheld','overturned','partial')", name="status"),
         CheckConstraint("(status = 'partial') = (points IS NOT NULL)", name="points"),
         CheckConstraint("(status = 'open') = (decided_at IS NULL)", name="decided"),
+        CheckConstraint("committee_size BETWEEN 1 AND 9 AND committee_size % 2 = 1", name="committee_size"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -103,6 +107,26 @@ class Appeal(Base):
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    committee_size: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class AppealVote(Base):
+    """One chief's vote on an appeal (one per chief); the last vote of the committee decides."""
+
+    __tablename__ = "appeal_votes"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "voted_by", name="uq_appeal_votes_appeal_voter"),
+        CheckConstraint("outcome IN ('uphold','overturn','partial')", name="outcome"),
+        CheckConstraint("(outcome = 'partial') = (points IS NOT NULL)", name="points"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    appeal_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("appeals.id", ondelete="RESTRICT"), index=True)
+    voted_by: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    points: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEvent(Base):

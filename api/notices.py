@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
 from api.db import utcnow
+from api.importing import chunks
 from api.models_field import Finding
 from api.models_review import CitedEvidence, Decision, Notice
 from api.models_scoring import Deduction
 from api.schemas.review import NoticeOut, UnitDeduction
 from api.workdays import add_working_days, china_date
 
-__all__ = ["NOTICE_WORKING_DAYS", "STANDING", "overdue_notices", "record_notice", "unit_deductions"]
+__all__ = ["NOTICE_WORKING_DAYS", "STANDING", "mark_read", "overdue_notices", "record_notice", "unit_deductions"]
 
 NOTICE_WORKING_DAYS = 3
 #: The statuses in which a deduction stands against the unit.
@@ -50,6 +51,25 @@ async def record_notice(session: AsyncSession, row: Deduction, evidence_ids: Seq
         session.add(CitedEvidence(deduction_id=row.id, evidence_id=evidence_id))
 
 
+async def mark_read(session: AsyncSession, shown: Sequence[Notice], reader: str) -> None:
+    """The unit's account ``reader`` was shown these standing deductions: record the first
+    read of each (audited) on the rows and in ``shown``."""
+    unread = [n.deduction_id for n in shown if n.notified_at is None]
+    if not unread:
+        return
+    now = utcnow()
+    # Only the rows this request marks are audited: a concurrent first read marks the others.
+    for chunk in chunks(unread):
+        marked = (await session.execute(update(Notice).where(Notice.deduction_id.in_(chunk), Notice.notified_at.is_(None))
+                                        .values(notified_at=now, notified_by=reader).returning(Notice.deduction_id))).scalars().all()
+        for deduction_id in sorted(marked):
+            audit.record(session, reader, "notice.read", "deduction", deduction_id, {"notified_at": None},
+                         {"notified_at": now.isoformat()})
+    for notice in shown:
+        if notice.notified_at is None:
+            notice.notified_at, notice.notified_by = now, reader
+
+
 async def unit_deductions(session: AsyncSession, unit_code: str, period: str | None, reader: str, *,
                           limit: int, offset: int) -> dict[str, Any]:
     """The unit's standing deductions with their basis, newest decision first; those shown
@@ -67,18 +87,7 @@ async def unit_deductions(session: AsyncSession, unit_code: str, period: str | N
         for decision in (await session.execute(select(Decision).where(Decision.deduction_id.in_(ids))
                                                .order_by(Decision.decided_at))).scalars():
             latest[decision.deduction_id] = decision
-    unread = [n.deduction_id for _, n, _ in rows if n.notified_at is None]
-    if unread:
-        now = utcnow()
-        # Only the rows this request marks are audited: a concurrent first read marks the others.
-        marked = (await session.execute(update(Notice).where(Notice.deduction_id.in_(unread), Notice.notified_at.is_(None))
-                                        .values(notified_at=now, notified_by=reader).returning(Notice.deduction_id))).scalars().all()
-        for deduction_id in sorted(marked):
-            audit.record(session, reader, "notice.read", "deduction", deduction_id, {"notified_at": None},
-                         {"notified_at": now.isoformat()})
-        for _, notice, _ in rows:
-            if notice.notified_at is None:
-                notice.notified_at, notice.notified_by = now, reader
+    await mark_read(session, [n for _, n, _ in rows], reader)
     items = []
     for deduction, notice, finding in rows:
         decision = latest.get(deduction.id)

@@ -33,7 +33,7 @@ from api.periods import open_period
 from api.schemas.review import DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem
 from api.security import Principal
 
-__all__ = ["check_decision", "decide", "decision_out", "review_queue", "STATUS_OF"]
+__all__ = ["check_decision", "decide", "deduction_authors", "decision_out", "evidence_by_id", "review_queue", "STATUS_OF"]
 
 STATUS_OF = {"confirm": "confirmed", "adjust": "adjusted", "reject": "rejected"}
 
@@ -50,6 +50,20 @@ def check_decision(data: DecisionCreate, prefix: str = "$") -> None:
         raise _invalid(f"{prefix}.points", f"points are given only to adjust, not to {data.action}")
     if data.action != "confirm" and data.reason is None:
         raise _invalid(f"{prefix}.reason", f"a reason is required to {data.action}")
+
+
+async def deduction_authors(session: AsyncSession, row: Deduction) -> tuple[set[str], list[str]]:
+    """Who made the deduction (its proposer and the inspector who logged its finding), whom
+    four eyes bar from judging it, and the photos its finding cites."""
+    logged_by = {row.created_by}
+    evidence_ids: list[str] = []
+    if row.finding_id is not None:
+        finding = (await session.execute(select(Finding.inspector, Finding.evidence_ids)
+                                         .where(Finding.id == row.finding_id))).one_or_none()
+        if finding is not None:
+            logged_by.add(finding.inspector)
+            evidence_ids = list(finding.evidence_ids)
+    return logged_by, evidence_ids
 
 
 def decision_out(row: Decision, status: str) -> DecisionOut:
@@ -70,14 +84,7 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise NotFound("No such deduction.", details={"deduction_id": str(deduction_id)})
-    logged_by = {row.created_by}
-    evidence_ids: list[str] = []
-    if row.finding_id is not None:
-        finding = (await session.execute(select(Finding.inspector, Finding.evidence_ids)
-                                         .where(Finding.id == row.finding_id))).one_or_none()
-        if finding is not None:
-            logged_by.add(finding.inspector)
-            evidence_ids = list(finding.evidence_ids)
+    logged_by, evidence_ids = await deduction_authors(session, row)
     if reviewer.username in logged_by:
         raise Forbidden("Four eyes: you may not decide on a deduction you proposed or a finding you logged.",
                         details={"deduction_id": str(deduction_id)})
@@ -113,7 +120,8 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
 
 # -- the review queue ------------------------------------------------------------------------
 
-async def _evidence(session: AsyncSession, ids: set[str]) -> dict[str, Evidence]:
+async def evidence_by_id(session: AsyncSession, ids: set[str]) -> dict[str, Evidence]:
+    """The filed photos among ``ids`` (text, as findings cite them), by id."""
     found: dict[str, Evidence] = {}
     valid = []
     for value in ids:
@@ -151,7 +159,7 @@ async def review_queue(session: AsyncSession, filters: list[ColumnElement[bool]]
     query = (select(Deduction, Finding).outerjoin(Finding, Finding.id == Deduction.finding_id)
              .where(Deduction.status == "proposed", *filters).order_by(Deduction.created_at, Deduction.id))
     pairs = [(d, f) for d, f in await session.execute(query)]
-    evidence = await _evidence(session, {e for _, f in pairs if f is not None for e in f.evidence_ids})
+    evidence = await evidence_by_id(session, {e for _, f in pairs if f is not None for e in f.evidence_ids})
     tasks = await _tasks(session, {f.task_id for _, f in pairs if f is not None})
     items = []
     for deduction, finding in pairs:

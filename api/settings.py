@@ -144,6 +144,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``SPOTCHECK_APPEAL_ANSWER_DAYS``. Working days after filing by which an appeal must be
     answered; unanswered ones are listed as overdue."""
 
+    appeal_committee_size: Annotated[int, Meta(ge=1, le=9)] = 1
+    """``SPOTCHECK_APPEAL_COMMITTEE_SIZE``. Chiefs who answer each appeal (odd, 1-9). With 1, the
+    first eligible chief's answer decides; with more, each eligible chief votes and the median
+    of the votes decides once all are in (``scoring.committee_decision``). An appeal keeps the
+    size in force when it was filed."""
+
     ledger_key_file: str = ""
     """``SPOTCHECK_LEDGER_KEY_FILE``. Ed25519 key that signs ledger checkpoints; empty means
     ``DATA_DIR/ledger.key``. Created (mode 0600) on first start if missing. Keep it out of the
@@ -155,6 +161,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     file's name is the origin."""
 
     def __post_init__(self) -> None:
+        if self.appeal_committee_size % 2 == 0:
+            # An even committee has no median vote.
+            raise ValueError("must be odd - at `$.appeal_committee_size`")
         try:
             parse_holidays(self.holidays)
         except ValueError as exc:

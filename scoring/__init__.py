@@ -18,6 +18,7 @@ See docs/scoring.md for the file format and the exact semantics of each rule.
 """
 
 from .aggregate import rate_of, score_scheme, score_scheme_all
+from .appeals import CommitteeDecision, Vote, committee_decision
 from .arrays import FindingArrays, MetricArrays, finding_arrays, metric_arrays
 from .batch import BatchScores, score_batch
 from .errors import CatalogError, InputError, SchemeError, ScoringError
@@ -95,4 +96,6 @@ __all__ = [
     "score_batch", "BatchScores", "FindingArrays", "MetricArrays",
     "finding_arrays", "metric_arrays",
     "MILLI",
+    # appeals
+    "committee_decision", "CommitteeDecision", "Vote",
 ]

@@ -36,7 +36,7 @@ class DeductionAppealController(Controller):
     async def file(self, request: Req, deduction_id: FromPath[uuid.UUID], data: JSONBody[AppealCreate], db: DB,
                    settings: AppSettings) -> AppealOut:
         row = await appeals.file_appeal(db, deduction_id, data, request.user, settings.appeal_window_days,
-                                        settings.appeal_answer_days, settings.holiday_dates)
+                                        settings.appeal_answer_days, settings.holiday_dates, settings.appeal_committee_size)
         await db.commit()
         return appeals.appeal_out(row)
 
@@ -62,9 +62,11 @@ class AppealController(Controller):
         return Page(**await appeals.appeals_page(db, request.user, filters, limit=limit, offset=offset))
 
     @post("/{appeal_id:uuid}/decision", operation_id="decideAppeal", guards=[requires("chief")], status_code=HTTP_200_OK,
-          summary="Answer an appeal: uphold, overturn or partial (new points), with a reason",
-          description="The deduction follows: overturned -> rejected, partial -> adjusted at the new points.")
+          summary="Answer an appeal (or vote on it): uphold, overturn or partial (new points), with a reason",
+          description="The deduction follows: overturned -> rejected, partial -> adjusted at the new points. With a "
+                      "committee (SPOTCHECK_APPEAL_COMMITTEE_SIZE > 1) each eligible chief votes once; the appeal "
+                      "stays open with the votes so far until the last vote, then the median vote decides.")
     async def decide(self, request: Req, appeal_id: FromPath[uuid.UUID], data: JSONBody[AppealDecision], db: DB) -> AppealOut:
-        row = await appeals.decide_appeal(db, appeal_id, data, request.user)
+        row, votes = await appeals.decide_appeal(db, appeal_id, data, request.user)
         await db.commit()
-        return appeals.appeal_out(row)
+        return appeals.appeal_out(row, votes)

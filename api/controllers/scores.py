@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.params import FromPath, QueryParameter
+from litestar import Controller, Request, Response, get
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from api import scores
 from api.controllers.params import Limit, Offset
 from api.deps import DB
 from api.errors import Forbidden, NotFound
+from api.exports import ExportFormat, HeaderLanguage, export_response
+from api.leaderboard_export import leaderboard_table
 from api.schemas.common import Page
 from api.schemas.scores import Basis, Leaderboard, StaffTotal, UnitScore
 from api.security import Principal, requires
@@ -80,6 +82,20 @@ class ScoreController(Controller):
         return Leaderboard(period_code=p.code, basis=basis, catalog_code=p.catalog_code, catalog_version=p.catalog_version,
                            scheme_code=p.scheme_code, scheme_version=p.scheme_version,
                            items=rows[offset:offset + limit], total=len(rows), limit=limit, offset=offset)
+
+    @get("/leaderboard/export", operation_id="exportLeaderboard", summary="A period's leaderboard as CSV or XLSX",
+         description="The rows of the leaderboard (same rules: a unit account gets its own row, confirmed basis "
+                     "only): rank, unit, total, one column per catalog item, grade, lines, veto and warnings; "
+                     "headers and labels in Chinese (lang=zh) or English.")
+    async def export_leaderboard(self, request: Req, period: PeriodParam, db: DB, basis: BasisParam = "confirmed",
+                                 format: FromQuery[ExportFormat] = "xlsx",
+                                 lang: FromQuery[HeaderLanguage] = "zh") -> Response[bytes]:
+        _check_basis(request.user, basis)
+        scored = await scores.period_scores(db, period, basis)
+        rows = scores.leaderboard_rows(scored, _leaderboard_scope(request.user, scored.period.status))
+        columns, table = leaderboard_table(scored.catalog, scored.batch.item_codes, rows, lang)
+        return export_response(columns, table, fmt=format, lang=lang, filename=f"leaderboard-{period}-{basis}",
+                               title="leaderboard")
 
     @get("/periods/{code:str}/staff-totals", operation_id="getStaffTotals", guards=[requires("admin", "chief", "unit")],
          summary="Points charged to responsible people in a period",

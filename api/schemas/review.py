@@ -15,7 +15,7 @@ from api.schemas.scoring import DeductionStatus
 from evidence.exif import GpsPosition
 from evidence.flags import Flag
 
-__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "AuditOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
+__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "AppealVoteOut", "AuditOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
            "DecisionOut", "NoticeOut", "PeriodReopen", "UnitDeduction", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
 
 DecisionAction = Literal["confirm", "adjust", "reject"]
@@ -157,6 +157,7 @@ class NoticeOut(msgspec.Struct, kw_only=True):
 
 AppealText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=PRINTABLE)]
 AppealStatus = Literal["open", "upheld", "overturned", "partial"]
+AppealOutcome = Literal["uphold", "overturn", "partial"]
 
 
 class AppealCreate(Body):
@@ -167,15 +168,29 @@ class AppealCreate(Body):
 
 
 class AppealDecision(Body, kw_only=True):
-    """Uphold, overturn, or partially overturn (``points``: what the deduction is now worth)."""
+    """Uphold, overturn, or partially overturn (``points``: what the deduction is now worth,
+    below its points in force); a committee member's vote."""
 
-    outcome: Literal["uphold", "overturn", "partial"]
+    outcome: AppealOutcome
     points: AdjustedPoints | None = None
     reason: Text
 
 
+class AppealVoteOut(msgspec.Struct, kw_only=True):
+    """One chief's vote on an appeal."""
+
+    voted_by: str
+    outcome: AppealOutcome
+    points: float | None
+    reason: str
+    voted_at: datetime
+
+
 class AppealOut(msgspec.Struct, kw_only=True):
-    """An appeal; ``answer_by`` is the date the answer is due (working days after filing)."""
+    """An appeal; ``answer_by`` is the date the answer is due (working days after filing).
+    ``committee_size`` chiefs' votes decide it; ``votes`` are those cast so far (a unit sees
+    them once the appeal is decided). A committee's ``points``, ``reason`` and ``decided_by``
+    are those of the vote at the median."""
 
     id: uuid.UUID
     deduction_id: uuid.UUID
@@ -191,6 +206,8 @@ class AppealOut(msgspec.Struct, kw_only=True):
     reason: str | None
     decided_by: str | None
     decided_at: datetime | None
+    committee_size: int
+    votes: list[AppealVoteOut]
 
 
 class AuditOut(msgspec.Struct, kw_only=True):

@@ -1,5 +1,6 @@
-"""Appeals: filed by the unit within the window, answered by another chief, the deduction and
-the scores follow the outcome, unanswered ones are overdue, every step is in the ledger."""
+"""Appeals: filed by the unit within the window, answered by another chief or voted on by a
+committee of chiefs, the deduction and the scores follow the outcome, unanswered ones are
+overdue, every step is in the ledger."""
 
 from __future__ import annotations
 
@@ -10,19 +11,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from api.models_review import Appeal, Notice
+from api.models_review import Appeal, AppealVote, Notice
 from api.models_scoring import Deduction
 from api.settings import Settings
 from tests.support.api import add_user, assert_error, login
 from tests.support.evidence import evidence_settings, photo, upload
 from tests.support.field import field_setup, finding_body
+from tests.support.scoring import insert_deduction
 
 VISIT_RULE = "inspection.window_conduct"
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return evidence_settings(database_url, tmp_path, appeal_window_days=5, appeal_answer_days=10)
+def committee_size() -> int:
+    return 1
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, committee_size: int) -> Settings:
+    return evidence_settings(database_url, tmp_path, appeal_window_days=5, appeal_answer_days=10,
+                             appeal_committee_size=committee_size)
 
 
 @pytest.fixture
@@ -126,3 +134,109 @@ async def test_window_overdue_and_who_may_do_what(db, client, field):
     r = await client.post(f"/api/v1/appeals/{appeal_id}/decision", json={"outcome": "overturn", "reason": "x"}, headers=chief2)
     assert_error(r, 409, "PERIOD_LOCKED")
     assert (await client.get("/api/v1/appeals?overdue=true", headers=field.chief)).json()["total"] == 1
+
+
+async def _ledger_entries(client, chief):
+    entries = [(await client.get(f"/api/v1/ledger/entries/{seq}", headers=chief)).json() for seq in range(0, 40)]
+    return [e for e in entries if "type" in e]
+
+
+@pytest.mark.parametrize("committee_size", [3])
+async def test_a_committee_votes_and_the_median_decides(db, client, field):
+    task, (partial, overturn), photo_id, unit, chief2 = await _standing(db, client, field, 2)
+    for name in ("chief3", "chief4", "chief5"):
+        await add_user(db, name, "chief")
+    chief3, chief4, chief5 = [await login(client, n) for n in ("chief3", "chief4", "chief5")]
+    filed = {}
+    for deduction_id in (partial, overturn):
+        r = await client.post(f"/api/v1/deductions/{deduction_id}/appeals", json={"text": "不服"}, headers=unit)
+        assert r.status_code == 201, r.text
+        assert (r.json()["committee_size"], r.json()["votes"]) == (3, [])
+        filed[deduction_id] = r.json()["id"]
+    vote = lambda deduction_id, headers, **body: client.post(  # noqa: E731
+        f"/api/v1/appeals/{filed[deduction_id]}/decision", json=body, headers=headers)
+
+    # The first vote leaves the appeal open and shows itself; nobody votes twice.
+    first = await vote(partial, chief2, outcome="uphold", reason="证据充分")
+    assert first.status_code == 200, first.text
+    assert (first.json()["status"], first.json()["decided_by"], first.json()["reason"]) == ("open", None, None)
+    assert [(v["voted_by"], v["outcome"], v["points"], v["reason"]) for v in first.json()["votes"]] == \
+        [("chief2", "uphold", None, "证据充分")]
+    assert_error(await vote(partial, chief2, outcome="overturn", reason="改主意"), 409, "ALREADY_EXISTS")
+    assert_error(await vote(partial, field.chief, outcome="overturn", reason="x"), 403, "FORBIDDEN")
+    assert_error(await vote(partial, chief3, outcome="partial", points=1, reason="x"), 422, "VALIDATION_ERROR")
+    assert_error(await vote(partial, chief3, outcome="partial", points=3, reason="x"), 422, "VALIDATION_ERROR")
+    # An appeal with votes but no decision is still open, and overdue once past its date.
+    async with db() as session:
+        await session.execute(update(Appeal).values(answer_by=date.today() - timedelta(days=1)))
+        await session.commit()
+    overdue = (await client.get("/api/v1/appeals?overdue=true", headers=field.chief)).json()
+    assert {a["id"]: len(a["votes"]) for a in overdue["items"]} == {filed[partial]: 1, filed[overturn]: 0}
+    # The unit does not see how the chiefs lean while they deliberate.
+    assert [a["votes"] for a in (await client.get("/api/v1/appeals", headers=unit)).json()["items"]] == [[], []]
+
+    second = await vote(partial, chief3, outcome="partial", points=0.5, reason="情节较轻")
+    assert second.json()["status"] == "open" and len(second.json()["votes"]) == 2
+    third = await vote(partial, chief4, outcome="overturn", reason="照片不足")
+    # Resulting points 1, 0.5, 0: the median is chief3's partial overturn.
+    assert third.status_code == 200, third.text
+    decided = third.json()
+    assert (decided["status"], decided["points"], decided["decided_by"], decided["reason"]) == \
+        ("partial", 0.5, "chief3", "情节较轻")
+    assert [v["voted_by"] for v in decided["votes"]] == ["chief2", "chief3", "chief4"]
+    assert_error(await vote(partial, chief5, outcome="uphold", reason="迟到"), 409, "ALREADY_DECIDED")
+
+    # A majority is not a decision until every member has voted.
+    for headers in (chief2, chief3):
+        assert (await vote(overturn, headers, outcome="overturn", reason="撤销")).json()["status"] == "open"
+    assert (await vote(overturn, chief5, outcome="uphold", reason="维持")).json()["status"] == "overturned"
+
+    async with db() as session:
+        rows = {str(d.id): (d.status, d.adjusted_points) for d in (await session.execute(select(Deduction))).scalars()}
+        assert (await session.execute(select(AppealVote))).scalars().all().__len__() == 6
+    assert (rows[partial], rows[overturn]) == (("adjusted", 0.5), ("rejected", None))
+    mine = (await client.get("/api/v1/appeals?status=partial", headers=unit)).json()["items"]
+    assert [len(a["votes"]) for a in mine] == [3]
+    # Each vote is audited; the decision goes to the ledger once, with the committee's votes.
+    log = (await client.get(f"/api/v1/audit?object_id={filed[partial]}", headers=field.chief)).json()["items"]
+    assert [(e["actor"], e["action"]) for e in log] == [
+        ("own", "appeal.filed"), ("chief2", "appeal.vote"), ("chief3", "appeal.vote"), ("chief4", "appeal.vote"),
+        ("chief4", "appeal.partial")]
+    assert log[-1]["after"]["decided_by"] == "chief3" and log[2]["after"] == {
+        "votes": 2, "of": 3, "outcome": "partial", "points": 0.5, "reason": "情节较轻"}
+    decisions = [e for e in await _ledger_entries(client, field.chief) if e["type"] == "appeal.decided"]
+    assert len(decisions) == 2
+    payload = next(e["data"] for e in decisions if e["data"]["appeal_id"] == filed[partial])
+    assert (payload["outcome"], payload["points"], payload["decided_by"]) == ("partial", "0.5", "chief3")
+    assert [(payload[f"vote_{n}_by"], payload[f"vote_{n}_outcome"], payload[f"vote_{n}_points"], payload[f"vote_{n}_reason"])
+            for n in (1, 2, 3)] == [("chief2", "uphold", None, "证据充分"), ("chief3", "partial", "0.5", "情节较轻"),
+                                    ("chief4", "overturn", None, "照片不足")]
+    assert payload["committee_size"] == 3 and "vote_4_by" not in payload
+    assert (await client.get("/api/v1/ledger/verify", headers=field.chief)).json()["ok"] is True
+
+
+@pytest.mark.parametrize("committee_size", [3])
+async def test_who_may_sit_on_the_committee(db, client, field):
+    """Four eyes: neither the chief who decided the deduction nor the one who proposed it votes."""
+    task, _, _, unit, chief2 = await _standing(db, client, field, 1)
+    await add_user(db, "chief3", "chief")
+    chief3 = await login(client, "chief3")
+    deduction_id = await insert_deduction(db, "2026-H2", task["unit_code"], VISIT_RULE)
+    async with db() as session:
+        await session.execute(update(Deduction).where(Deduction.id == uuid.UUID(deduction_id)).values(created_by="chief3"))
+        await session.commit()
+    r = await client.post(f"/api/v1/deductions/{deduction_id}/decision", json={"action": "confirm"}, headers=chief2)
+    assert r.status_code == 200, r.text
+    appeal = (await client.post(f"/api/v1/deductions/{deduction_id}/appeals", json={"text": "不服"}, headers=unit)).json()
+    for headers in (chief2, chief3):
+        r = await client.post(f"/api/v1/appeals/{appeal['id']}/decision", json={"outcome": "uphold", "reason": "x"},
+                              headers=headers)
+        assert_error(r, 403, "FORBIDDEN")
+    r = await client.post(f"/api/v1/appeals/{appeal['id']}/decision", json={"outcome": "uphold", "reason": "x"},
+                          headers=field.chief)
+    assert r.status_code == 200 and r.json()["status"] == "open"
+    for headers in (unit, field.member(task)):
+        r = await client.post(f"/api/v1/appeals/{appeal['id']}/decision", json={"outcome": "uphold", "reason": "x"},
+                              headers=headers)
+        assert_error(r, 403, "FORBIDDEN")
+    assert_error(await client.post(f"/api/v1/appeals/{appeal['id']}/decision", json={"outcome": "uphold", "reason": "x"}), 401)

@@ -166,6 +166,9 @@ ROWS = [
     Row("reopenPeriod", "POST", "/api/v1/periods/P-{role}/reopen", "200 403 403 403 403 403 401", json={"reason": "更正"}),
     # Scores of an open period: staff; a unit its own.
     Row("getLeaderboard", "GET", f"/api/v1/leaderboard?period={PERIOD}", "200 200 403 403 200 200 401"),
+    Row("exportLeaderboard", "GET", f"/api/v1/leaderboard/export?period={PERIOD}&format=csv", "200 200 403 403 200 200 401"),
+    Row("exportDeductionRegister", "GET", f"/api/v1/periods/{PERIOD}/register?unit={{unit}}&format=csv",
+        "200 200 403 403 200 404 401"),
     Row("getUnitScore", "GET", f"/api/v1/units/{{unit}}/scores?period={PERIOD}", "200 200 403 403 200 404 401"),
     Row("getStaffTotals", "GET", f"/api/v1/periods/{PERIOD}/staff-totals", "200 200 403 403 200 200 401"),
     # Review, notices, appeals.

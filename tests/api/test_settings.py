@@ -42,3 +42,11 @@ def test_evidence_settings_have_defaults_and_bad_ones_name_the_variable(tmp_path
                         ("EVIDENCE_MAX_BYTES", "lots")):
         with pytest.raises(SettingsError, match=f"SPOTCHECK_{name}"):
             Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), f"SPOTCHECK_{name}": value})
+
+
+def test_appeal_committee_size_is_odd_from_one_to_nine(tmp_path):
+    assert Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path)}).appeal_committee_size == 1
+    assert Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_APPEAL_COMMITTEE_SIZE": "5"}).appeal_committee_size == 5
+    for value, message in (("2", "must be odd"), ("0", ">= 1"), ("11", "<= 9"), ("three", "int")):
+        with pytest.raises(SettingsError, match=f"SPOTCHECK_APPEAL_COMMITTEE_SIZE: .*{message}"):
+            Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_APPEAL_COMMITTEE_SIZE": value})
