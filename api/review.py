@@ -12,7 +12,7 @@ from datetime import date
 from typing import AbstractSet
 
 import msgspec
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence.exif import PhotoMetadata
@@ -32,6 +32,7 @@ from api.notices import record_notice
 from api.periods import open_period
 from api.schemas.review import DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem
 from api.security import Principal
+from api.tasks import DONE_STATUSES
 
 __all__ = ["check_decision", "decide", "deduction_authors", "decision_out", "evidence_by_id", "review_queue", "STATUS_OF"]
 
@@ -89,6 +90,7 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
         raise Forbidden("Four eyes: you may not decide on a deduction you proposed or a finding you logged.",
                         details={"deduction_id": str(deduction_id)})
     await open_period(session, row.period_code)
+    await _check_submitted(session, row)
     if row.status != "proposed":
         raise Conflict(f"The deduction is already {row.status}.", code="ALREADY_DECIDED",
                        details={"deduction_id": str(deduction_id), "status": row.status})
@@ -116,6 +118,18 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
         await record_notice(session, row, evidence_ids, now, holidays)
     await session.flush()
     return decision_out(decision, status)
+
+
+async def _check_submitted(session: AsyncSession, row: Deduction) -> None:
+    """A finding's deduction is judged once its task is submitted: before, the inspector may
+    still edit the finding, and the unit of an unannounced visit must not hear of it."""
+    if row.finding_id is None:
+        return
+    status = (await session.execute(select(Task.status).join(Finding, Finding.task_id == Task.id)
+                                    .where(Finding.id == row.finding_id))).scalar_one_or_none()
+    if status not in DONE_STATUSES:
+        raise Conflict("The task is not submitted yet: its findings may still change.", code="TASK_NOT_SUBMITTED",
+                       details={"deduction_id": str(row.id), "task_status": status})
 
 
 # -- the review queue ------------------------------------------------------------------------
@@ -155,9 +169,12 @@ def _review_evidence(row: Evidence, unit: Unit | None) -> ReviewEvidence:
 
 async def review_queue(session: AsyncSession, filters: list[ColumnElement[bool]], flag: str | None) -> list[ReviewItem]:
     """Proposed deductions matching ``filters`` (on Deduction and Finding), flagged ones first,
-    then by creation; ``flag`` keeps those with a photo carrying that flag code."""
+    then by creation; ``flag`` keeps those with a photo carrying that flag code. Findings of
+    tasks not yet submitted wait: they may still change."""
     query = (select(Deduction, Finding).outerjoin(Finding, Finding.id == Deduction.finding_id)
-             .where(Deduction.status == "proposed", *filters).order_by(Deduction.created_at, Deduction.id))
+             .outerjoin(Task, Task.id == Finding.task_id)
+             .where(Deduction.status == "proposed", or_(Finding.id.is_(None), Task.status.in_(DONE_STATUSES)), *filters)
+             .order_by(Deduction.created_at, Deduction.id))
     pairs = [(d, f) for d, f in await session.execute(query)]
     evidence = await evidence_by_id(session, {e for _, f in pairs if f is not None for e in f.evidence_ids})
     tasks = await _tasks(session, {f.task_id for _, f in pairs if f is not None})

@@ -16,7 +16,7 @@ from api.models_scoring import Deduction
 from api.settings import Settings
 from tests.support.api import add_user, assert_error, login
 from tests.support.evidence import evidence_settings, photo, upload
-from tests.support.field import field_setup, finding_body
+from tests.support.field import field_setup, finding_body, submit
 from tests.support.scoring import insert_deduction
 
 VISIT_RULE = "inspection.window_conduct"
@@ -45,11 +45,11 @@ async def _standing(db, client, field, count=1):
     ids = []
     for _ in range(count):
         body = finding_body(task, VISIT_RULE, evidence_ids=[filed.json()["id"]])
-        finding = (await client.post("/api/v1/findings", json=body, headers=field.member(task))).json()
-        r = await client.post(f"/api/v1/deductions/{finding['deduction_id']}/decision", json={"action": "confirm"},
-                              headers=field.chief)
+        ids.append((await client.post("/api/v1/findings", json=body, headers=field.member(task))).json()["deduction_id"])
+    await submit(client, field, task)
+    for deduction_id in ids:
+        r = await client.post(f"/api/v1/deductions/{deduction_id}/decision", json={"action": "confirm"}, headers=field.chief)
         assert r.status_code == 200, r.text
-        ids.append(finding["deduction_id"])
     await add_user(db, "own", "unit", task["unit_code"])
     await add_user(db, "chief2", "chief")
     return task, ids, filed.json()["id"], await login(client, "own"), await login(client, "chief2")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import add_user, assert_error, login
-from tests.support.field import field_setup, finding_body
+from tests.support.field import field_setup, finding_body, submit
 
 PERIOD = "2026-H2"
 
@@ -22,6 +22,7 @@ async def test_changes_are_audited_with_their_request_id(db, client, field):
     task = field.task("field_visit")
     finding = (await client.post("/api/v1/findings", json=finding_body(task, "inspection.window_conduct"),
                                  headers=field.member(task))).json()
+    await submit(client, field, task)
     decided = await client.post(f"/api/v1/deductions/{finding['deduction_id']}/decision",
                                 json={"action": "adjust", "points": 0.5, "reason": "轻微"},
                                 headers={**field.chief, "X-Request-ID": "review-0001"})

@@ -18,7 +18,7 @@ from api.periods import catalog_of, get_period
 from api.settings import Settings
 from tests.support.api import add_user, assert_error, login
 from tests.support.evidence import digest, evidence_settings, photo, upload
-from tests.support.field import field_setup, finding_body
+from tests.support.field import field_setup, finding_body, submit
 
 PERIOD = "2026-H2"
 VISIT_RULE = "inspection.window_conduct"
@@ -61,6 +61,7 @@ async def _deductions(db, client, field):
         created = await client.post("/api/v1/findings", json=finding, headers=me)
         assert created.status_code == 201, created.text
         ids[name] = created.json()["deduction_id"]
+    await submit(client, field, task)
     decisions = {"confirmed": {"action": "confirm"}, "adjusted": {"action": "adjust", "points": 0.5, "reason": "情节轻微"},
                  "rejected": {"action": "reject", "reason": "照片不清"}, "overturned": {"action": "confirm"}}
     for name, decision in decisions.items():
@@ -104,9 +105,7 @@ async def test_the_register_for_chiefs_and_for_the_unit(db, client, field):
             select(func.count()).select_from(Deduction).where(Deduction.period_code == PERIOD))).scalar_one()
     assert len({r["Unit code"] for r in everyone}) > 1 and [r["Unit code"] for r in everyone] == sorted(r["Unit code"] for r in everyone)
 
-    # The unit: nothing from a visit it was not told of, until the visit is done.
-    assert read_csv(await client.get(f"{url}?format=csv", headers=own)) == []
-    assert (await client.post(f"/api/v1/tasks/{task['id']}/submit", headers=field.member(task))).status_code == 200
+    # The unit: what stands against it (decisions wait for the submitted visit: test_reviews.py).
     seen = read_xlsx(await client.get(f"{url}?format=xlsx&lang=en", headers=own))
     assert {r["Deduction id"]: (r["Status"], r["Points in force"]) for r in seen} == {
         ids["confirmed"]: ("confirmed", 1.0), ids["adjusted"]: ("adjusted", 0.5), ids["overturned"]: ("overturned", 0)}
@@ -183,8 +182,10 @@ async def test_who_may_download_the_leaderboard(db, client, field):
     await add_user(db, "admin", "admin")
     admin = await login(client, "admin")
     url = f"/api/v1/leaderboard/export?period={PERIOD}&format=csv"
-    for headers in (admin, field.chief, field.member(task)):
+    for headers in (admin, field.chief):
         assert len(read_csv(await client.get(url, headers=headers))) == 33
+    # Inspectors see scores once the period is published (tests/api/test_permissions.py).
+    assert_error(await client.get(url, headers=field.member(task)), 403, "NOT_PUBLISHED")
     # A unit: its own row, with its rank among all, on the confirmed basis only (as the JSON).
     row = read_csv(await client.get(url, headers=own))
     board = (await client.get(f"/api/v1/leaderboard?period={PERIOD}", headers=own)).json()["items"]

@@ -12,6 +12,7 @@ scheme, so every expected total can be checked by hand: total = 100 - points in 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import uuid
 from datetime import datetime
@@ -92,6 +93,11 @@ async def _evidence(client: Any, headers: dict[str, str], body: bytes, task_id: 
     response = await client.post("/api/v1/evidence", content=body, params={"task_id": task_id},
                                  headers={**headers, "Content-Type": "application/octet-stream"})
     return (await _ok(response, 201))["id"]
+
+
+def _csv(response: Any) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.text
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def _now_in_china() -> datetime:
@@ -231,6 +237,21 @@ async def test_the_whole_mission(db, client):
     assert public["draw"]["population_digest"] == draw["population_digest"] and public["record"]
     checked = await _ok(await client.post(f"/api/v1/draws/{draw['id']}/verify", json={}, headers=unit_ca))
     assert checked["ok"] is True
+
+    # The register (评分登记表): the office's own, in Chinese, and the chief's of the other office.
+    register = _csv(await client.get(f"/api/v1/periods/{PERIOD}/register?format=csv&lang=zh", headers=unit_hm))
+    assert {r["扣分编号"]: (r["指标"], r["扣分"], r["现行扣分"], r["状态"]) for r in register} == {
+        d["hm_window"]: ("服务窗口违反服务规范", "2.0", "1.0", "复议部分撤销"),
+        d["hm_ledger"]: ("检查台账缺失", "3.0", "1.5", "已调整"),
+        d["hm_file"]: ("证据不充分", "2.0", "2.0", "已确认")}
+    hm_rows = {r["扣分编号"]: r for r in register}
+    assert hm_rows[d["hm_window"]]["证据SHA-256"] == hashlib.sha256(shots["DG-HM"]).hexdigest()
+    assert hm_rows[d["hm_file"]]["案卷"] == hm_case and hm_rows[d["hm_file"]]["责任人"] == "张伟"
+    assert sum(float(r["现行扣分"]) for r in register) == 100 - expected["DG-HM"]
+    other = _csv(await client.get(f"/api/v1/periods/{PERIOD}/register?unit=DG-CA&format=csv&lang=en", headers=chief))
+    assert {r["Deduction id"]: (r["Points in force"], r["Status"]) for r in other} == {
+        d["ca_window"]: ("0.0", "rejected"), d["ca_ledger"]: ("3.0", "confirmed")}
+    assert_error(await client.get(f"/api/v1/periods/{PERIOD}/register?unit=DG-CA&format=csv", headers=unit_hm), 404)
 
     # The ledger holds the mission and verifies.
     verified = await _ok(await client.get("/api/v1/ledger/verify", headers=admin))

@@ -14,7 +14,7 @@ from api.settings import Settings, SettingsError
 from api.workdays import add_working_days, china_date, parse_holidays
 from tests.support.api import add_user, assert_error, login
 from tests.support.evidence import evidence_settings, photo, upload
-from tests.support.field import field_setup, finding_body
+from tests.support.field import field_setup, finding_body, submit
 
 PERIOD = "2026-H2"
 VISIT_RULE = "inspection.window_conduct"
@@ -52,6 +52,7 @@ async def _standing(client, field):
     assert filed.status_code == 201, filed.text
     body = finding_body(task, VISIT_RULE, note="窗口无人", evidence_ids=[filed.json()["id"]])
     finding = (await client.post("/api/v1/findings", json=body, headers=field.member(task))).json()
+    await submit(client, field, task)
     return task, finding, filed.json()["id"]
 
 

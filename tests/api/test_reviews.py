@@ -15,7 +15,7 @@ from api.models_scoring import Deduction
 from api.settings import Settings
 from tests.support.api import add_user, assert_error, login
 from tests.support.evidence import digest, evidence_settings, photo, upload
-from tests.support.field import field_setup, finding_body
+from tests.support.field import field_setup, finding_body, submit
 
 PERIOD = "2026-H2"
 VISIT_RULE = "inspection.window_conduct"  # 1 point each
@@ -50,6 +50,12 @@ async def test_queue_puts_flagged_first_with_the_photos_facts(client, field):
     assert original.status_code == 201 and reused.status_code == 201, reused.text
     plain = await _finding(client, field, first, note="窗口无人值守")
     flagged = await _finding(client, field, second, note="照片可疑", evidence_ids=[reused.json()["id"]])
+    # A task's findings wait for its submission: until then the inspector may still change them.
+    waiting = (await client.get(f"/api/v1/reviews?period={PERIOD}&limit=500", headers=field.chief)).json()
+    assert not {plain["deduction_id"], flagged["deduction_id"]} & {i["deduction_id"] for i in waiting["items"]}
+    assert_error(await _decide(client, field.chief, plain["deduction_id"], action="confirm"), 409, "TASK_NOT_SUBMITTED")
+    await submit(client, field, first)
+    await submit(client, field, second)
 
     page = (await client.get(f"/api/v1/reviews?period={PERIOD}&limit=500", headers=field.chief)).json()
     ids = [item["deduction_id"] for item in page["items"]]
@@ -82,6 +88,7 @@ async def test_decisions_change_the_deduction_and_are_ledgered(db, client, field
     task = field.task("field_visit")
     found = [await _finding(client, field, task) for _ in range(3)]
     confirm, adjust, reject = (f["deduction_id"] for f in found)
+    await submit(client, field, task)
 
     assert_error(await _decide(client, field.chief, adjust, action="adjust", reason="情节轻微"), 422, "VALIDATION_ERROR")
     r = await _decide(client, field.chief, adjust, action="adjust", points=0.5)
@@ -137,6 +144,7 @@ def _deductions(node):
 async def test_bulk_decisions_answer_each_item(client, field):
     task = field.task("field_visit")
     a, b, c = [(await _finding(client, field, task))["deduction_id"] for _ in range(3)]
+    await submit(client, field, task)
     assert (await _decide(client, field.chief, c, action="confirm")).status_code == 200
     ghost = str(uuid.uuid4())
     body = {"decisions": [
@@ -158,6 +166,7 @@ async def test_bulk_decisions_answer_each_item(client, field):
 async def test_four_eyes_locked_period_and_roles(db, client, field):
     task = field.task("field_visit")
     own, other = (await _finding(client, field, task))["deduction_id"], (await _finding(client, field, task))["deduction_id"]
+    await submit(client, field, task)
     # A chief who logged the finding (say, promoted since) may not judge it.
     async with db() as session:
         await session.execute(update(Finding).where(Finding.deduction_id == uuid.UUID(own)).values(inspector="chief"))

@@ -62,3 +62,9 @@ async def field_setup(app: Any, db: Any, client: Any, *, period: str | None = DE
     roster = [i["username"] for i in registry.inspectors]
     inspectors = await add_users_with_tokens(app, db, roster, "inspector")
     return Field(chief=chief, plan=plan, tasks=tasks, inspectors=inspectors)
+
+
+async def submit(client: Any, field: Field, task: dict[str, Any]) -> None:
+    """Submit ``task`` as its team's first member: its findings' deductions go to review."""
+    r = await client.post(f"/api/v1/tasks/{task['id']}/submit", headers=field.member(task))
+    assert r.status_code == 200, r.text
