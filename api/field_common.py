@@ -62,15 +62,23 @@ def team_task(principal: Principal, task_id: uuid.UUID, tasks: dict[uuid.UUID, T
 
 
 def task_state(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
-    """Each task's status and its period's status, the two facts that change; task rows
-    are locked on PostgreSQL (in id order, so two writers never deadlock) so that a
-    submission cannot slip in between. SQLite writers take turns anyway."""
+    """Each task's status and its period's status, the two facts that change. On PostgreSQL
+    task rows are locked (in id order, so two writers never deadlock) so that a submission
+    cannot slip in between, and period rows are share-locked so that a concurrent lock of the
+    period waits for this batch or is seen by it. SQLite writers take turns anyway."""
     if not ids:
         return {}
-    query = (select(TASKS.c.id, TASKS.c.status, PERIODS.c.status)
-             .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id).outerjoin(PERIODS, PERIODS.c.code == PLANS.c.period))
+    query = (select(TASKS.c.id, TASKS.c.status, PLANS.c.period)
+             .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id))
              .where(TASKS.c.id.in_(ids)).order_by(TASKS.c.id).with_for_update(of=TASKS))
-    return {task_id: (status, period_status) for task_id, status, period_status in connection.execute(query).all()}
+    tasks = connection.execute(query).all()
+    codes = sorted({period for _, _, period in tasks if period is not None})
+    periods: dict[str, str] = {}
+    if codes:
+        locked = (select(PERIODS.c.code, PERIODS.c.status).where(PERIODS.c.code.in_(codes))
+                  .order_by(PERIODS.c.code).with_for_update(read=True))
+        periods = dict(connection.execute(locked).all())
+    return {task_id: (status, periods.get(period) if period is not None else None) for task_id, status, period in tasks}
 
 
 def statuses(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

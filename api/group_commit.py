@@ -71,6 +71,7 @@ class _SQLiteWriter:
                                             pool_size=1, max_overflow=0)
         event.listen(self.engine, "connect", sqlite_pragmas)
         event.listen(self.engine, "connect", _writer_pragmas)
+        event.listen(self.engine, "begin", _begin_immediate)
         self._lock_fd = os.open(f"{url.database}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
 
     async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
@@ -89,9 +90,11 @@ class _SQLiteWriter:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _transaction(self, work: Callable[[Connection], list[Any]], busy_ms: int) -> list[Any]:
-        with self.engine.begin() as connection:
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
-            return work(connection)
+        with self.engine.connect() as connection:
+            # Before BEGIN IMMEDIATE (the "begin" listener), which is what waits for the lock.
+            connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+            with connection.begin():
+                return work(connection)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -102,6 +105,15 @@ def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={int(_SQLiteWriter.LOOP_BUSY_TIMEOUT * 1000)}")
     cursor.close()
+    dbapi_connection.isolation_level = None  # the driver's own deferred BEGIN: replaced below
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # A batch reads (task and period state) before it writes. A deferred transaction that
+    # finds another writer active when it first writes fails at once with SQLITE_BUSY (the
+    # busy timeout does not apply to that upgrade), and what it read may already be stale:
+    # taking the write lock up front waits for the other writer and reads after it.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _AsyncWriter:

@@ -3,10 +3,15 @@ refuses every write that would change its scores, publishing makes its draws pub
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import asyncio
+import threading
 
+import pytest
+from sqlalchemy import select, update
+
+from api.db import make_engine
 from api.models_review import PeriodTransition
+from api.models_scoring import Period
 from tests.support.api import add_user, assert_error, login
 from tests.support.field import field_setup, finding_body
 
@@ -101,3 +106,33 @@ async def test_status_changes_by_role_and_unknown_period(db, client, field, admi
     assert_error(await client.post("/api/v1/periods/nope/lock", headers=field.chief), 404, "NOT_FOUND")
     assert_error(await client.post("/api/v1/periods/nope/reopen", json={"reason": "x"}, headers=admin), 404, "NOT_FOUND")
     assert_error(await _post(client, "reopen", admin, reason="x", extra=1), 422, "VALIDATION_ERROR")
+
+
+async def test_a_finding_racing_the_lock_of_its_period_waits_and_is_refused(settings, db, client, field):
+    """A period being locked in another transaction: the field writer's batch waits for it and
+    sees the lock, instead of writing into a period that has just been locked (or failing)."""
+    task = field.task("field_visit")
+    holding, release = threading.Event(), threading.Event()
+
+    async def lock_elsewhere() -> None:
+        # Another process's transaction, on its own connection: holds the period row
+        # (PostgreSQL) or the write lock (SQLite) until released.
+        engine = make_engine(settings.effective_database_url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(update(Period).where(Period.code == PERIOD).values(status="locked"))
+                holding.set()
+                await asyncio.get_running_loop().run_in_executor(None, release.wait, 30)
+        finally:
+            await engine.dispose()
+
+    locker = threading.Thread(target=asyncio.run, args=(lock_elsewhere(),))
+    locker.start()
+    try:
+        assert holding.wait(30)
+        threading.Timer(1.0, release.set).start()  # the test client blocks this thread meanwhile
+        answer = await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE), headers=field.member(task))
+    finally:
+        release.set()
+        locker.join(30)
+    assert_error(answer, 409, "PERIOD_LOCKED")
