@@ -16,7 +16,6 @@ from litestar.params import FromPath, QueryParameter
 from api import scores
 from api.controllers.params import Limit, Offset
 from api.deps import DB
-from api.errors import Forbidden, NotFound
 from api.schemas.common import Page
 from api.schemas.scores import Basis, Leaderboard, StaffTotal, UnitScore
 from api.security import Principal, requires
@@ -28,16 +27,6 @@ PeriodParam = Annotated[str, QueryParameter(min_length=1, max_length=100, descri
 BasisParam = Annotated[Basis, QueryParameter(description="provisional: all deductions not rejected; confirmed: confirmed and adjusted ones")]
 
 
-def _check_basis(user: Principal, basis: str) -> None:
-    if user.role == "unit" and basis != "confirmed":
-        raise Forbidden("A unit sees its confirmed scores only.", details={"allowed_basis": ["confirmed"]})
-
-
-def _own_unit(user: Principal) -> str | None:
-    """The only unit a caller may see, or None for every unit."""
-    return user.unit_code if user.role == "unit" else None
-
-
 class ScoreController(Controller):
     path = "/api/v1"
     tags = ["scores"]
@@ -47,20 +36,14 @@ class ScoreController(Controller):
                      "and measurements (with their source), grade, lines, rank and warnings.")
     async def unit_score(self, request: Req, code: FromPath[str], period: PeriodParam, db: DB,
                          basis: BasisParam = "confirmed") -> UnitScore:
-        own = _own_unit(request.user)
-        if own is not None and own != code:
-            raise NotFound(f"No unit {code!r}.", details={"code": code})
-        _check_basis(request.user, basis)
-        return scores.unit_score(await scores.period_scores(db, period, basis), code)
+        return await scores.visible_unit_score(db, request.user, code, period, basis)
 
     @get("/leaderboard", operation_id="getLeaderboard", summary="A period's leaderboard",
          description="Every assessed unit by rank (then code): total, item scores, grade, lines, "
                      "commended/flagged, veto and staged-target warnings.")
     async def leaderboard(self, request: Req, period: PeriodParam, db: DB, basis: BasisParam = "confirmed",
                           limit: Limit = 50, offset: Offset = 0) -> Leaderboard:
-        _check_basis(request.user, basis)
-        scored = await scores.period_scores(db, period, basis)
-        rows = scores.leaderboard_rows(scored, _own_unit(request.user))
+        scored, rows = await scores.visible_leaderboard(db, request.user, period, basis)
         p = scored.period
         return Leaderboard(period_code=p.code, basis=basis, catalog_code=p.catalog_code, catalog_version=p.catalog_version,
                            scheme_code=p.scheme_code, scheme_version=p.scheme_version,
@@ -73,6 +56,6 @@ class ScoreController(Controller):
                      "A unit account sees the charges of its own unit's deductions.")
     async def staff_totals(self, request: Req, code: FromPath[str], db: DB, basis: BasisParam = "confirmed",
                            limit: Limit = 50, offset: Offset = 0) -> Page[StaffTotal]:
-        _check_basis(request.user, basis)
-        totals = scores.staff_charges(await scores.period_scores(db, code, basis), _own_unit(request.user))
+        scores.check_basis(request.user, basis)
+        totals = scores.staff_charges(await scores.period_scores(db, code, basis), scores.own_unit(request.user))
         return Page(items=totals[offset:offset + limit], total=len(totals), limit=limit, offset=offset)
