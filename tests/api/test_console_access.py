@@ -4,10 +4,12 @@ every form (and never on the JSON API), and no unannounced visit ever shown to a
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
 
+from api.models_scoring import Deduction
 from tests.support.api import PASSWORD, add_users_with_tokens, login
 from tests.support.console import console_login, load_console_demo, post_form, sign_in
 
@@ -46,6 +48,27 @@ async def test_every_page_checks_the_role_like_the_api(client, db, settings):
             assert answer.status_code == status, (path, user, answer.status_code, answer.text[:300])
             if status in (403, 404) and "/evidence/" not in path:
                 assert "<html" in answer.text and answer.headers["content-type"].startswith("text/html")
+    # Forms too: only the roles the API lets do it get past the guard (nothing is decided here:
+    # the drawn plan refuses a second draw, the rest lack their fields).
+    posts = {
+        f"/console/review/{demo.flagged}/decision": ("chief",),
+        "/console/review/bulk": ("chief",),
+        f"/console/appeals/{uuid.uuid4()}/decision": ("chief",),
+        f"/console/plans/{plan}/draw": ("chief", "admin"),
+        f"/console/my/deductions/{demo.flagged}/appeal": ("unit-humen", "unit-changan"),
+    }
+    for user in ROLES:
+        await sign_in(client, db, user)
+        for path, allowed in posts.items():
+            answer = await post_form(client, path, {})
+            if user is None:
+                assert answer.status_code == 303 and answer.headers["location"].startswith("/console/login"), path
+            elif user in allowed:  # refused by the service, shown on the page it came from
+                assert answer.status_code == 303 and not answer.headers["location"].startswith("/console/login"), (path, user)
+            else:
+                assert answer.status_code == 403, (path, user, answer.status_code)
+    async with db() as session:
+        assert (await session.get(Deduction, demo.flagged)).status == "proposed"
     # A unit's leaderboard is its own row (its rank among all), as in the API.
     await sign_in(client, db, "unit-humen")
     board = (await client.get("/console/leaderboard")).text

@@ -41,6 +41,14 @@ async def _decide(client, deduction_id, **fields):
 async def test_review_decisions_one_by_one_and_in_bulk(client, db, settings):
     demo = await load_console_demo(db, settings)
     await sign_in(client, db, "chief")
+    # What is at stake, explained: items against their maximum, down to the photos.
+    page = (await client.get("/console/units/DG-HUMEN?period=2026-H2&basis=provisional")).text
+    assert page.count('class="max"') == 6 and '<svg class="chart"' in page  # the six scored items
+    score = (await client.get("/api/v1/units/DG-HUMEN/scores?period=2026-H2&basis=provisional",
+                              headers=await login(client, "chief"))).json()
+    assert f'data-total="{score["total"]}"' in page
+    item = page[page.index(f'data-deduction="{demo.flagged}"'):]
+    assert f"/console/evidence/{demo.reused}/thumbnail" in item[:item.index("</li>")]
     queue = (await client.get("/console/review")).text
     # Flagged first; the reused photo beside the earlier one it repeats; the distance to the unit.
     assert queue.index(f'id="d-{demo.flagged}"') < min(queue.index(f'id="d-{d}"') for d in demo.proposed)
@@ -64,6 +72,9 @@ async def test_review_decisions_one_by_one_and_in_bulk(client, db, settings):
     assert flash(page)[0] == "error" and "无权操作" in flash(page)[1]
     assert (await _deduction(db, demo.flagged)).status == "proposed"
 
+    await sign_in(client, db, "unit-humen")
+    own = (await client.get("/console/units/DG-HUMEN")).text  # confirmed basis: nothing decided yet
+    assert f'data-deduction="{demo.flagged}"' not in own and "/console/evidence/" not in own
     await sign_in(client, db, "chief")
     page = await _decide(client, demo.flagged, action="adjust", points="0.5", reason="照片系重复使用，酌情减半")
     assert flash(page) == ("ok", "已调整扣分。")
@@ -211,22 +222,6 @@ async def test_draw_page_runs_and_verifies_a_committed_draw(client, db, settings
     assert flash(verified) == ("ok", "复核通过：按记录的输入重算结果一致。")
     again = await post_form(client, f"/console/plans/{plan['id']}/draw", {"seed": "467913"}, follow=True)
     assert flash(again)[0] == "error" and "计划已抽取" in flash(again)[1]
-
-
-@pytest.mark.db
-async def test_unit_page_explains_the_score_down_to_the_photos(client, db, settings):
-    demo = await load_console_demo(db, settings)
-    await sign_in(client, db, "chief")
-    page = (await client.get("/console/units/DG-HUMEN?period=2026-H2&basis=provisional")).text
-    assert page.count('class="max"') == 6 and '<svg class="chart"' in page  # the six scored items, against their maximum
-    score = (await client.get("/api/v1/units/DG-HUMEN/scores?period=2026-H2&basis=provisional",
-                              headers=await login(client, "chief"))).json()
-    assert f'data-total="{score["total"]}"' in page
-    item = page[page.index(f'data-deduction="{demo.flagged}"'):]
-    assert f"/console/evidence/{demo.reused}/thumbnail" in item[:item.index("</li>")]
-    await sign_in(client, db, "unit-humen")
-    own = (await client.get("/console/units/DG-HUMEN")).text  # confirmed basis: nothing decided yet
-    assert f'data-deduction="{demo.flagged}"' not in own and "/console/evidence/" not in own
 
 
 def test_every_interface_text_is_in_both_languages():
