@@ -1,5 +1,8 @@
 PYTHON ?= python3
 VENV := .venv
+# The console's browser tests drive Debian's chromium; CJK fonts make its screenshots legible.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -15,6 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the console's browser tests (needs apt-get)"
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y chromium fonts-wqy-microhei
+
 run: install
 	$(BIN)/spotcheck migrate
 	$(BIN)/spotcheck demo --if-empty
@@ -23,7 +31,7 @@ run: install
 lint: install
 	$(BIN)/lint-imports
 
-test: install lint
+test: install lint $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

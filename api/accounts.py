@@ -12,7 +12,7 @@ from api.registry import missing_units
 from api.schemas.auth import UserCreate, UserOut, UserUpdate
 from api.security import hash_password
 
-__all__ = ["create_user", "update_user", "get_user", "user_out"]
+__all__ = ["create_user", "update_user", "get_user", "revoke_tokens", "user_out"]
 
 
 def user_out(user: User) -> UserOut:
@@ -69,3 +69,12 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate) -> U
         user.token_version += 1
     await session.flush()
     return user
+
+
+async def revoke_tokens(session: AsyncSession, user_id: int) -> None:
+    """Log out everywhere: every token (and console session) of the user stops working.
+    The caller commits, then evicts the user from the worker's principal cache."""
+    user = await session.get(User, user_id)
+    if user is not None:
+        user.token_version += 1
+        await session.flush()

@@ -19,6 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from api import __version__
+from api.console import console_routers, template_config
 from api.controllers.auth import AuthController
 from api.controllers.conflicts import ConflictController
 from api.controllers.draws import DrawController
@@ -114,7 +115,9 @@ def create_app(settings: Settings) -> Litestar:
             make_evidence_controller(settings.evidence_max_bytes),
             make_upload_controller(settings.evidence_max_bytes),
             LedgerController,
+            *console_routers(settings),
         ],
+        template_config=template_config(),
         dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False),
                       "evidence_runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=exception_handlers,

@@ -30,7 +30,7 @@ from api.security import Principal
 from api.workdays import add_working_days, china_date
 from scoring import Vote, committee_decision
 
-__all__ = ["appeal_out", "appeals_page", "decide_appeal", "file_appeal", "votes_of", "OUTCOME_STATUS"]
+__all__ = ["appeal_closes", "appeal_out", "appeals_page", "decide_appeal", "file_appeal", "votes_of", "OUTCOME_STATUS"]
 
 #: The appeal's status after each outcome.
 OUTCOME_STATUS = {"uphold": "upheld", "overturn": "overturned", "partial": "partial"}
@@ -40,6 +40,11 @@ DECISION_OUTCOME = {"upheld": "uphold", "overturned": "overturn", "partially_ove
 
 def _invalid(path: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"Invalid input: {path}: {message}", details=[{"path": path, "message": message}])
+
+
+def appeal_closes(decided_at: datetime, window_days: int, holidays: AbstractSet[date]) -> date:
+    """The last day (China time) on which a deduction decided at ``decided_at`` may be appealed."""
+    return add_working_days(china_date(decided_at), window_days, holidays)
 
 
 def appeal_out(row: Appeal, votes: Sequence[AppealVote] = (), viewer: Principal | None = None) -> AppealOut:
@@ -70,7 +75,7 @@ async def file_appeal(session: AsyncSession, deduction_id: uuid.UUID, data: Appe
         raise NotFound("No such deduction.", details={"deduction_id": str(deduction_id)})
     deduction, notice = found
     now = utcnow()
-    closes = add_working_days(china_date(notice.decided_at), window_days, holidays)
+    closes = appeal_closes(notice.decided_at, window_days, holidays)
     if china_date(now) > closes:
         raise Conflict(f"The appeal window closed on {closes.isoformat()}.", code="APPEAL_WINDOW_CLOSED",
                        details={"deduction_id": str(deduction_id), "closed_on": closes.isoformat()})

@@ -81,6 +81,9 @@ def migrate() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing if the registry already has units.")
 def demo(if_empty: bool) -> None:
     from api.demo import has_registry, load_demo
+    from api.demo_field import load_field_demo
+
+    settings = _settings()
 
     async def work(session: Any) -> list[Any] | None:
         if await has_registry(session):
@@ -89,9 +92,10 @@ def demo(if_empty: bool) -> None:
             raise click.ClickException("the registry is not empty; the demo loads into an empty database only")
         accounts = await load_demo(session)
         await session.commit()
+        await load_field_demo(session, settings)
         return accounts
 
-    accounts = _run_with_session(_settings(), work)
+    accounts = _run_with_session(settings, work)
     if accounts is None:
         click.echo("demo data already present; accounts unchanged (reset one with `spotcheck users set-password`)")
         return

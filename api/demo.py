@@ -22,7 +22,7 @@ from api.registry import CASE_FILES, INSPECTORS, UNITS
 from api.schemas.auth import UserCreate
 from sampling import seed_commitment
 
-__all__ = ["DemoAccount", "has_registry", "load_demo"]
+__all__ = ["DemoAccount", "has_registry", "load_demo", "load_demo_data"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,10 @@ async def _demo_draw(session: AsyncSession) -> None:
     await execute_draw(session, plan, DEMO_SEED, "chief")
 
 
-async def load_demo(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -> list[DemoAccount]:
-    """Import the demo registry and scoring data, and create five accounts with fresh random passwords.
-
-    Returns the accounts with their passwords (shown once; only hashes are stored).
-    The caller commits.
-    """
+async def load_demo_data(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -> list[DemoAccount]:
+    """Import the demo registry, scoring data and drawn plan; return the demo's accounts (six,
+    two of them chiefs: an appeal is answered by a chief other than the one who decided the
+    deduction) with fresh random passwords, not yet created. The caller commits."""
     registry = demo_data.generate(seed)
     await import_records(session, UNITS, registry.units)
     await import_records(session, CASE_FILES, registry.case_files)
@@ -74,12 +72,22 @@ async def load_demo(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -
     await load_scoring_demo(session, offices, handlers, seed)
     await _demo_draw(session)
     inspectors = [i["username"] for i in registry.inspectors if i["active"]][:2]
-    accounts = [
+    return [
         DemoAccount("admin", "admin", secrets.token_urlsafe(12)),
         DemoAccount("chief", "chief", secrets.token_urlsafe(12)),
+        DemoAccount("chief2", "chief", secrets.token_urlsafe(12)),
         *(DemoAccount(name, "inspector", secrets.token_urlsafe(12)) for name in inspectors),
         DemoAccount("unit-humen", "unit", secrets.token_urlsafe(12), demo_data.DEMO_UNIT_ACCOUNT_UNIT),
     ]
+
+
+async def load_demo(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -> list[DemoAccount]:
+    """Load the demo data (:func:`load_demo_data`) and create its accounts.
+
+    Returns the accounts with their passwords (shown once; only hashes are stored).
+    The caller commits.
+    """
+    accounts = await load_demo_data(session, seed)
     for account in accounts:
         await create_user(session, UserCreate(username=account.username, role=account.role,  # type: ignore[arg-type]
                                               password=account.password, unit_code=account.unit_code))

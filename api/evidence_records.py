@@ -122,10 +122,12 @@ async def _reuse_matches(
 def _window(scope: TaskScope, runtime: EvidenceRuntime) -> VisitWindow:
     """The visit: from the first check-in to the last check-out when the inspectors checked
     in on site, else the task's due window in dates, China time (first day's midnight to the
-    last day's end)."""
+    last day's end); a late check-in without a check-out yet runs until now."""
     zone = runtime.policy.naive_time_zone
     start = scope.checked_in or datetime.combine(scope.due_from, time(), zone)
     end = scope.checked_out if scope.checked_out and scope.checked_out > start else datetime.combine(scope.due_to + timedelta(days=1), time(), zone)
+    if end < start:  # checked in after the due window and not (yet) out: the visit is still going on
+        end = max(start, utcnow())
     return VisitWindow(start=start, end=end)
 
 

@@ -2,14 +2,15 @@
 
 A decision (confirm, adjust, reject) is taken only on a proposed deduction of an open period,
 never by whoever logged the finding or proposed the deduction (four eyes), and is appended to
-the tamper-evident ledger in the transaction that stores it. Functions never commit.
+the tamper-evident ledger in the transaction that stores it. Functions never commit, except
+:func:`decide_many`, which commits each decision on its own.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import AbstractSet
+from typing import AbstractSet, Sequence
 
 import msgspec
 from sqlalchemy import ColumnElement, or_, select
@@ -19,7 +20,7 @@ from evidence.exif import PhotoMetadata
 from evidence.flags import Flag, haversine_m
 from api import audit
 from api.db import utcnow
-from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from api.errors import ApiError, Conflict, ErrorBody, Forbidden, NotFound, ValidationFailed
 from api.importing import chunks
 from api.ledger import append_event, lock_head
 from api.models import Unit
@@ -30,11 +31,14 @@ from api.models_review import Decision
 from api.models_scoring import Deduction
 from api.notices import record_notice
 from api.periods import open_period
-from api.schemas.review import DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem
+from api.schemas.review import (
+    BulkDecision, BulkResult, DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem,
+)
 from api.security import Principal
 from api.tasks import DONE_STATUSES
 
-__all__ = ["check_decision", "decide", "deduction_authors", "decision_out", "evidence_by_id", "review_queue", "STATUS_OF"]
+__all__ = ["check_decision", "decide", "decide_many", "deduction_authors", "decision_out", "evidence_by_id", "review_queue",
+           "STATUS_OF"]
 
 STATUS_OF = {"confirm": "confirmed", "adjust": "adjusted", "reject": "rejected"}
 
@@ -130,6 +134,24 @@ async def _check_submitted(session: AsyncSession, row: Deduction) -> None:
     if status not in DONE_STATUSES:
         raise Conflict("The task is not submitted yet: its findings may still change.", code="TASK_NOT_SUBMITTED",
                        details={"deduction_id": str(row.id), "task_status": status})
+
+
+async def decide_many(session: AsyncSession, items: Sequence[BulkDecision], reviewer: Principal,
+                      holidays: AbstractSet[date] = frozenset()) -> list[BulkResult]:
+    """Apply each decision on its own: each one is committed, or rolled back and answered
+    with the error the single decision would have raised. Commits (unlike the rest here)."""
+    results = []
+    for index, item in enumerate(items):
+        try:
+            check_decision(item, f"$.decisions[{index}]")
+            out = await decide(session, item.deduction_id, item, reviewer, holidays)
+            await session.commit()
+            results.append(BulkResult(deduction_id=item.deduction_id, status_code=200, decision=out))
+        except ApiError as exc:
+            await session.rollback()
+            error = ErrorBody(code=exc.code, message=exc.message, details=exc.details)
+            results.append(BulkResult(deduction_id=item.deduction_id, status_code=exc.status_code, error=error))
+    return results
 
 
 # -- the review queue ------------------------------------------------------------------------

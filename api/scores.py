@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deductions import as_finding, counted_deductions, scored_unit
-from api.errors import NotFound
+from api.errors import Forbidden, NotFound
 from api.models import Unit
 from api.models_scoring import Deduction, Measurement, Period
 from api.periods import assessed_units, catalog_of, get_period, scheme_of
 from api.schemas import scores as out
+from api.security import Principal
 from scoring import (
     BatchScores,
     Catalog,
@@ -40,8 +41,39 @@ from scoring import Measurement as ScoredMeasurement
 from scoring import results
 from scoring.model import WARNING_LEVELS
 
-__all__ = ["PeriodScores", "period_scores", "unit_score", "leaderboard_rows", "staff_charges",
-           "period_grading", "period_ranking"]
+__all__ = ["PeriodScores", "check_basis", "own_unit", "visible_leaderboard", "visible_unit_score", "period_scores",
+           "unit_score", "leaderboard_rows", "staff_charges", "period_grading", "period_ranking"]
+
+
+def check_basis(user: Principal, basis: str) -> None:
+    """A unit account sees confirmed scores only (403 for the provisional basis)."""
+    if user.role == "unit" and basis != "confirmed":
+        raise Forbidden("A unit sees its confirmed scores only.", details={"allowed_basis": ["confirmed"]})
+
+
+def own_unit(user: Principal) -> str | None:
+    """The only unit a caller may see scores of, or None for every unit."""
+    return user.unit_code if user.role == "unit" else None
+
+
+async def visible_unit_score(session: AsyncSession, user: Principal, unit_code: str, period_code: str,
+                             basis: str) -> out.UnitScore:
+    """A unit's explained score as ``user`` may see it: a unit account only its own unit
+    (another unit is a 404, as if it did not exist), confirmed basis only."""
+    own = own_unit(user)
+    if own is not None and own != unit_code:
+        raise NotFound(f"No unit {unit_code!r}.", details={"code": unit_code})
+    check_basis(user, basis)
+    return unit_score(await period_scores(session, period_code, basis), unit_code)
+
+
+async def visible_leaderboard(session: AsyncSession, user: Principal, period_code: str,
+                              basis: str) -> tuple[PeriodScores, list[out.LeaderboardRow]]:
+    """The leaderboard as ``user`` may see it: a unit account its own row (with its rank among
+    all), confirmed basis only."""
+    check_basis(user, basis)
+    scored = await period_scores(session, period_code, basis)
+    return scored, leaderboard_rows(scored, own_unit(user))
 
 
 def period_grading(catalog: Catalog, scheme: Scheme) -> Grading:

@@ -27,6 +27,8 @@ __all__ = [
     "PrincipalCache",
     "authenticate",
     "hash_password",
+    "issue_token",
+    "load_principal",
     "make_jwt_auth",
     "requires",
     "verify_password",
@@ -157,32 +159,40 @@ class CachingJWTMiddleware(JWTAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth=token)
 
 
+async def load_principal(sessionmaker: Any, cache: PrincipalCache, token: Token) -> Principal | None:
+    """The user behind a verified token, or ``None``: honoured only while the user is active
+    and the token's version is current (logout, disabling and role changes bump it), checked
+    against the user row at most every ``cache.ttl`` seconds. The API's bearer tokens and the
+    console's session cookie (api.console.session) both go through here."""
+    try:
+        user_id, version = int(token.sub), int(token.extras.get("ver", -1))
+    except (TypeError, ValueError):
+        return None
+    known, principal = cache.get((user_id, version))
+    if known:
+        return principal
+    async with sessionmaker() as session:
+        user = await session.get(User, user_id)
+    principal = None
+    if user is not None and user.active and version == user.token_version:
+        principal = Principal(id=user.id, username=user.username, role=user.role, unit_code=user.unit_code)
+    cache.put((user_id, version), principal)
+    return principal
+
+
 def make_jwt_auth(settings: Settings, cache: PrincipalCache) -> JWTAuth[Principal, Token]:
-    """Bearer-token auth; a token is honoured only while its user is active and its token
-    version current (logout, disabling and role changes bump it), checked against the user
-    row at most every ``settings.auth_cache_seconds``."""
+    """Bearer-token auth for the API (see :func:`load_principal`). The console (``/console``)
+    authenticates with its own session cookie instead, so a browser's cookie never
+    authenticates an API call (which takes no CSRF token)."""
 
     async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-        try:
-            user_id, version = int(token.sub), int(token.extras.get("ver", -1))
-        except (TypeError, ValueError):
-            return None
-        known, principal = cache.get((user_id, version))
-        if known:
-            return principal
-        async with connection.app.state.sessionmaker() as session:
-            user = await session.get(User, user_id)
-        principal = None
-        if user is not None and user.active and version == user.token_version:
-            principal = Principal(id=user.id, username=user.username, role=user.role, unit_code=user.unit_code)
-        cache.put((user_id, version), principal)
-        return principal
+        return await load_principal(connection.app.state.sessionmaker, cache, token)
 
     return JWTAuth[Principal, Token](
         retrieve_user_handler=retrieve_user,
         token_secret=settings.secret_key,
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
-        exclude=["^/healthz$", "^/readyz$", "^/schema", "^/api/v1/auth/token$"],
+        exclude=["^/healthz$", "^/readyz$", "^/schema", "^/api/v1/auth/token$", "^/console(/|$)"],
         # Litestar skips HEAD too by default; a tus upload's HEAD must know its owner.
         exclude_http_methods=["OPTIONS"],
         require_claims=["exp", "sub"],

@@ -160,6 +160,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ``spotcheck.example.gov.cn/ledger``); used when the key is created, after which the key
     file's name is the origin."""
 
+    console_language: Literal["zh-CN", "en"] = "zh-CN"
+    """``SPOTCHECK_CONSOLE_LANGUAGE``. The console's language until a user switches (a cookie
+    keeps the choice): ``zh-CN`` or ``en``."""
+
     def __post_init__(self) -> None:
         if self.appeal_committee_size % 2 == 0:
             # An even committee has no median vote.

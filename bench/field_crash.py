@@ -3,8 +3,8 @@
 Clients create ``--total`` findings (ids chosen by the client, as a phone does), retrying
 each one until it is acknowledged (201, or 200 for a repeat). When ``--kill-after``
 findings are acknowledged, the server's whole process group is killed with SIGKILL and
-started again on the same port and data. Afterwards exactly ``--total`` findings and as
-many proposed deductions must exist: none lost (every acknowledged write was durable), none
+started again on the same port and data. Afterwards exactly ``--total`` more findings and as
+many more proposed deductions must exist than before the run (the demo logs a few of its own): none lost (every acknowledged write was durable), none
 doubled (retries of a write that did land are recognised by its id).
 
     python bench/field_crash.py --db sqlite --total 10000
@@ -111,7 +111,19 @@ def run_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *, total: i
         await asyncio.gather(*(_client(host, port, jobs, report, kill, kill_after) for _ in range(clients)))
         await crasher
 
+    # What was there before (the demo's own field work) is not this run's.
+    before_total, before_ids = _stored_findings(server)
+    before_deductions = _deductions_with_findings(server)
     asyncio.run(main())
+    total, ids = _stored_findings(server)
+    report.findings = total - before_total
+    report.distinct_ids = len(ids - before_ids)
+    report.deductions = _deductions_with_findings(server) - before_deductions
+    return report
+
+
+def _stored_findings(server: LiveServer) -> tuple[int, set[str]]:
+    """How many findings the server lists, and their ids."""
     admin = {"Authorization": f"Bearer {server.token('admin')}"}
     with httpx.Client(base_url=server.url, headers=admin, timeout=60) as http:
         ids: set[str] = set()
@@ -119,13 +131,9 @@ def run_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *, total: i
         while True:
             page = http.get("/api/v1/findings", params={"limit": 500, "offset": offset}).json()
             ids.update(f["id"] for f in page["items"])
-            report.findings = page["total"]
             offset += 500
             if offset >= page["total"]:
-                break
-        report.distinct_ids = len(ids)
-    report.deductions = _deductions_with_findings(server)
-    return report
+                return page["total"], ids
 
 
 def _deductions_with_findings(server: LiveServer) -> int:

@@ -5,9 +5,9 @@ from litestar.params import JSONBody
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from api.accounts import revoke_tokens
 from api.deps import DB, AppSettings
 from api.errors import Unauthorized
-from api.models import User
 from api.schemas.auth import Me, TokenRequest, TokenResponse
 from api.security import Principal, authenticate, issue_token
 
@@ -31,10 +31,8 @@ class AuthController(Controller):
     @post("/auth/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT,
           summary="Revoke every token of the caller")
     async def logout(self, request: Request[Principal, object, object], db: DB, state: State) -> None:
-        user = await db.get(User, request.user.id)
-        if user is not None:
-            user.token_version += 1
-            await db.commit()
+        await revoke_tokens(db, request.user.id)
+        await db.commit()
         state.principals.evict(request.user.id)
 
     @get("/me", operation_id="getMe", summary="Who the token belongs to")

@@ -20,13 +20,15 @@ from api.controllers.params import Limit, Offset
 from api.deps import DB, Runtime
 from api.errors import BadRequest, ErrorBody, NotFound, ValidationFailed
 from api.evidence_intake import Filed, file_evidence, upload_scope
+from api.evidence_runtime import EvidenceRuntime
 from api.evidence_records import evidence_out, evidence_page, get_evidence, recompute_flags
 from api.models_evidence import Evidence
 from api.schemas.common import Page
 from api.schemas.evidence import EvidenceOut
 from api.security import Principal, requires
 
-__all__ = ["BINARY_OPERATIONS", "RAW_BODIES", "UPLOAD_ERRORS", "filed_response", "make_evidence_controller", "request_chunks"]
+__all__ = ["BINARY_OPERATIONS", "RAW_BODIES", "UPLOAD_ERRORS", "blob_response", "filed_response", "make_evidence_controller",
+           "original_response", "request_chunks", "thumbnail_response"]
 
 Req = Request[Principal, Any, Any]
 HEX64 = r"^[0-9a-fA-F]{64}$"
@@ -94,8 +96,8 @@ def _matches(if_none_match: str | None, sha256: str) -> bool:
     return "*" in tags or sha256 in tags
 
 
-async def _blob(store: BlobStore, sha256: str, media_type: str, size: int | None, if_none_match: str | None,
-                filename: str) -> Response[Any]:
+async def blob_response(store: BlobStore, sha256: str, media_type: str, size: int | None, if_none_match: str | None,
+                        filename: str) -> Response[Any]:
     # Content-addressed: the ETag is the SHA-256. "no-cache" makes clients revalidate, so
     # every use passes the permission check again (and costs a 304 at most).
     headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, no-cache",
@@ -106,6 +108,21 @@ async def _blob(store: BlobStore, sha256: str, media_type: str, size: int | None
     if size is not None:
         headers["Content-Length"] = str(size)
     return Stream(_read(source), media_type=media_type, headers=headers)
+
+
+async def original_response(runtime: EvidenceRuntime, row: Evidence, if_none_match: str | None) -> Response[Any]:
+    """The photo as received; the caller has checked that the user may see ``row``."""
+    fmt = ImageFormat(row.format)
+    filename = f"{row.sha256}.{_EXTENSIONS.get(fmt, fmt.value)}"
+    return await blob_response(runtime.store, row.sha256, fmt.media_type, row.size, if_none_match, filename)
+
+
+async def thumbnail_response(runtime: EvidenceRuntime, row: Evidence, size: int, if_none_match: str | None) -> Response[Any]:
+    """A thumbnail (``size``: its box, 256 or 1024); the caller has checked that the user may see ``row``."""
+    thumb = next((t for t in row.thumbnails if t["box"] == size), None)
+    if thumb is None:
+        raise NotFound(f"No {size} px thumbnail.", details={"size": size})
+    return await blob_response(runtime.store, thumb["sha256"], "image/jpeg", None, if_none_match, f"{row.sha256}-{size}.jpg")
 
 
 def make_evidence_controller(max_bytes: int) -> type[Controller]:
@@ -160,10 +177,7 @@ def make_evidence_controller(max_bytes: int) -> type[Controller]:
              responses={304: ResponseSpec(None, description="The client's copy (If-None-Match) is current.")})
         async def original(self, request: Req, evidence_id: FromPath[uuid.UUID], db: DB, evidence_runtime: Runtime,
                            if_none_match: IfNoneMatch = None) -> Response[bytes]:
-            row = await get_evidence(db, request.user, evidence_id)
-            fmt = ImageFormat(row.format)
-            filename = f"{row.sha256}.{_EXTENSIONS.get(fmt, fmt.value)}"
-            return await _blob(evidence_runtime.store, row.sha256, fmt.media_type, row.size, if_none_match, filename)
+            return await original_response(evidence_runtime, await get_evidence(db, request.user, evidence_id), if_none_match)
 
         @get("/{evidence_id:uuid}/thumbnail", operation_id="getEvidenceThumbnail",
              summary="A JPEG thumbnail, oriented, without metadata (no location leaks)",
@@ -171,11 +185,7 @@ def make_evidence_controller(max_bytes: int) -> type[Controller]:
         async def thumbnail(self, request: Req, evidence_id: FromPath[uuid.UUID], db: DB, evidence_runtime: Runtime,
                             size: FromQuery[Literal[256, 1024]] = 256, if_none_match: IfNoneMatch = None) -> Response[bytes]:
             row = await get_evidence(db, request.user, evidence_id)
-            thumb = next((t for t in row.thumbnails if t["box"] == size), None)
-            if thumb is None:
-                raise NotFound(f"No {size} px thumbnail.", details={"size": size})
-            return await _blob(evidence_runtime.store, thumb["sha256"], "image/jpeg", None, if_none_match,
-                               f"{row.sha256}-{size}.jpg")
+            return await thumbnail_response(evidence_runtime, row, size, if_none_match)
 
         @post("/{evidence_id:uuid}/flags", operation_id="recomputeEvidenceFlags", status_code=HTTP_200_OK,
               guards=[requires("admin", "chief")],

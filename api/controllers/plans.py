@@ -22,7 +22,7 @@ from api.schemas.plans import DrawOut, DrawRequest, PlanCreate, PlanOut, PlanUpd
 from api.security import Principal, requires
 from api.tasks import all_tasks
 
-__all__ = ["PlanController"]
+__all__ = ["PlanController", "plan_out", "plan_row"]
 
 KIND_ZH = {"field_visit": "实地检查", "file_review": "案卷评查", "callback": "回访"}
 TASK_COLUMNS = [
@@ -69,7 +69,7 @@ def _check_window(plan: Plan) -> None:
                                details=[{"path": "$.due_to", "message": "must not be before due_from"}])
 
 
-async def _plan(db: DB, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
+async def plan_row(db: DB, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
     plan = await db.get(Plan, plan_id, with_for_update=for_update)
     if plan is None:
         raise NotFound("No such plan.", details={"plan_id": str(plan_id)})
@@ -105,11 +105,11 @@ class PlanController(Controller):
 
     @get("/{plan_id:uuid}", operation_id="getPlan", summary="Read a plan")
     async def read(self, plan_id: FromPath[uuid.UUID], db: DB) -> PlanOut:
-        return plan_out(await _plan(db, plan_id))
+        return plan_out(await plan_row(db, plan_id))
 
     @patch("/{plan_id:uuid}", operation_id="updatePlan", summary="Edit a plan while it is a draft")
     async def update(self, plan_id: FromPath[uuid.UUID], data: JSONBody[PlanUpdate], db: DB) -> PlanOut:
-        plan = await _plan(db, plan_id, for_update=True)
+        plan = await plan_row(db, plan_id, for_update=True)
         if plan.status != "draft":
             raise Conflict("A drawn plan cannot change.", code="PLAN_ALREADY_DRAWN", details={"plan_id": str(plan_id)})
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
@@ -135,7 +135,7 @@ class PlanController(Controller):
             raise ValidationFailed("Invalid input: $: give exactly one of seed and seed_parts",
                                    details=[{"path": "$", "message": "give exactly one of seed and seed_parts"}])
         seed: str | sampling.SeedRecord = data.seed if data.seed is not None else sampling.compose_seed(data.seed_parts or [])
-        plan = await _plan(db, plan_id, for_update=True)
+        plan = await plan_row(db, plan_id, for_update=True)
         row = await execute_draw(db, plan, seed, request.user.username)
         await db.commit()
         return DrawOut(**draw_summary(row), tasks=len(row.record["assignment"]["tasks"]) if row.record.get("assignment") else 0)
@@ -144,7 +144,7 @@ class PlanController(Controller):
          summary="The plan's task list as CSV or XLSX, for printing")
     async def export(self, plan_id: FromPath[uuid.UUID], db: DB, format: FromQuery[ExportFormat] = "xlsx",
                      lang: FromQuery[HeaderLanguage] = "zh") -> Response[bytes]:
-        plan = await _plan(db, plan_id)
+        plan = await plan_row(db, plan_id)
         rows = []
         for t in await all_tasks(db, plan.id):
             row = msgspec.structs.asdict(t)

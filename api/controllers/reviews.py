@@ -15,11 +15,10 @@ from litestar.status_codes import HTTP_200_OK
 from api import review
 from api.controllers.params import Limit, Offset
 from api.deps import DB, AppSettings
-from api.errors import ApiError, ErrorBody
 from api.models_field import Finding
 from api.models_scoring import Deduction
 from api.schemas.common import Code, Page, Username
-from api.schemas.review import BulkDecisions, BulkDecisionsOut, BulkResult, DecisionCreate, DecisionOut, ReviewItem
+from api.schemas.review import BulkDecisions, BulkDecisionsOut, DecisionCreate, DecisionOut, ReviewItem
 from api.security import Principal, requires
 from evidence.flags import FlagCode
 
@@ -66,16 +65,5 @@ class DecisionController(Controller):
           summary="Several decisions, each applied or refused on its own",
           description="Each answer carries the decision or the error the single call would have returned.")
     async def decide_many(self, request: Req, data: JSONBody[BulkDecisions], db: DB, settings: AppSettings) -> BulkDecisionsOut:
-        results = []
-        holidays = settings.holiday_dates
-        for index, item in enumerate(data.decisions):
-            try:
-                review.check_decision(item, f"$.decisions[{index}]")
-                out = await review.decide(db, item.deduction_id, item, request.user, holidays)
-                await db.commit()
-                results.append(BulkResult(deduction_id=item.deduction_id, status_code=200, decision=out))
-            except ApiError as exc:
-                await db.rollback()
-                error = ErrorBody(code=exc.code, message=exc.message, details=exc.details)
-                results.append(BulkResult(deduction_id=item.deduction_id, status_code=exc.status_code, error=error))
+        results = await review.decide_many(db, data.decisions, request.user, settings.holiday_dates)
         return BulkDecisionsOut(results=results)

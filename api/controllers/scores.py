@@ -4,8 +4,8 @@
 only those review confirmed or adjusted. A unit account sees only its own unit, confirmed
 basis only (another unit's score is a 404, as if it did not exist); on the leaderboard it
 sees its own row with its rank among all until the period is published, then every row.
-Inspectors see scores once the period is published (一公开), not before: scores of an open
-period invite lobbying (讲情).
+Inspectors see scores once the period is published (一公开). The rules live in api/scores.py,
+shared with the console.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from api import scores
 from api.controllers.params import Limit, Offset
 from api.deps import DB
-from api.errors import Forbidden, NotFound
 from api.exports import ExportFormat, HeaderLanguage, export_response
 from api.leaderboard_export import leaderboard_table
 from api.schemas.common import Page
@@ -32,27 +31,6 @@ PeriodParam = Annotated[str, QueryParameter(min_length=1, max_length=100, descri
 BasisParam = Annotated[Basis, QueryParameter(description="provisional: all deductions not rejected; confirmed: confirmed and adjusted ones")]
 
 
-def _check_basis(user: Principal, basis: str) -> None:
-    if user.role in ("unit", "inspector") and basis != "confirmed":
-        raise Forbidden("Only confirmed scores are shown to this role.", details={"allowed_basis": ["confirmed"]})
-
-
-def _own_unit(user: Principal) -> str | None:
-    """The only unit a caller may see, or None for every unit."""
-    return user.unit_code if user.role == "unit" else None
-
-
-def _leaderboard_scope(user: Principal, period_status: str) -> str | None:
-    """The only row of the leaderboard a caller may see (None: every row); 403 for an
-    inspector before publication."""
-    if period_status == "published":
-        return None
-    if user.role == "inspector":
-        raise Forbidden("Scores are shown to inspectors once the period is published.",
-                        code="NOT_PUBLISHED", details={"period_status": period_status})
-    return _own_unit(user)
-
-
 class ScoreController(Controller):
     path = "/api/v1"
     tags = ["scores"]
@@ -62,37 +40,27 @@ class ScoreController(Controller):
                      "and measurements (with their source), grade, lines, rank and warnings.")
     async def unit_score(self, request: Req, code: FromPath[str], period: PeriodParam, db: DB,
                          basis: BasisParam = "confirmed") -> UnitScore:
-        own = _own_unit(request.user)
-        if own is not None and own != code:
-            raise NotFound(f"No unit {code!r}.", details={"code": code})
-        _check_basis(request.user, basis)
-        scored = await scores.period_scores(db, period, basis)
-        _leaderboard_scope(request.user, scored.period.status)
-        return scores.unit_score(scored, code)
+        return await scores.visible_unit_score(db, request.user, code, period, basis)
 
     @get("/leaderboard", operation_id="getLeaderboard", summary="A period's leaderboard",
          description="Every assessed unit by rank (then code): total, item scores, grade, lines, "
                      "commended/flagged, veto and staged-target warnings.")
     async def leaderboard(self, request: Req, period: PeriodParam, db: DB, basis: BasisParam = "confirmed",
                           limit: Limit = 50, offset: Offset = 0) -> Leaderboard:
-        _check_basis(request.user, basis)
-        scored = await scores.period_scores(db, period, basis)
-        rows = scores.leaderboard_rows(scored, _leaderboard_scope(request.user, scored.period.status))
+        scored, rows = await scores.visible_leaderboard(db, request.user, period, basis)
         p = scored.period
         return Leaderboard(period_code=p.code, basis=basis, catalog_code=p.catalog_code, catalog_version=p.catalog_version,
                            scheme_code=p.scheme_code, scheme_version=p.scheme_version,
                            items=rows[offset:offset + limit], total=len(rows), limit=limit, offset=offset)
 
     @get("/leaderboard/export", operation_id="exportLeaderboard", summary="A period's leaderboard as CSV or XLSX",
-         description="The rows of the leaderboard (same rules: a unit account gets its own row, confirmed basis "
-                     "only): rank, unit, total, one column per catalog item, grade, lines, veto and warnings; "
-                     "headers and labels in Chinese (lang=zh) or English.")
+         description="The rows of the leaderboard (same rules as the JSON leaderboard): rank, unit, total, one "
+                     "column per catalog item, grade, lines, veto and warnings; headers and labels in Chinese "
+                     "(lang=zh) or English.")
     async def export_leaderboard(self, request: Req, period: PeriodParam, db: DB, basis: BasisParam = "confirmed",
                                  format: FromQuery[ExportFormat] = "xlsx",
                                  lang: FromQuery[HeaderLanguage] = "zh") -> Response[bytes]:
-        _check_basis(request.user, basis)
-        scored = await scores.period_scores(db, period, basis)
-        rows = scores.leaderboard_rows(scored, _leaderboard_scope(request.user, scored.period.status))
+        scored, rows = await scores.visible_leaderboard(db, request.user, period, basis)
         columns, table = leaderboard_table(scored.catalog, scored.batch.item_codes, rows, lang)
         return export_response(columns, table, fmt=format, lang=lang, filename=f"leaderboard-{period}-{basis}",
                                title="leaderboard")
@@ -104,6 +72,6 @@ class ScoreController(Controller):
                      "A unit account sees the charges of its own unit's deductions.")
     async def staff_totals(self, request: Req, code: FromPath[str], db: DB, basis: BasisParam = "confirmed",
                            limit: Limit = 50, offset: Offset = 0) -> Page[StaffTotal]:
-        _check_basis(request.user, basis)
-        totals = scores.staff_charges(await scores.period_scores(db, code, basis), _own_unit(request.user))
+        scores.check_basis(request.user, basis)
+        totals = scores.staff_charges(await scores.period_scores(db, code, basis), scores.own_unit(request.user))
         return Page(items=totals[offset:offset + limit], total=len(totals), limit=limit, offset=offset)

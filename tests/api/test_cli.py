@@ -28,7 +28,7 @@ async def test_demo_loads_once_and_its_accounts_log_in(env, client):
     assert first.exit_code == 0, first.output
     lines = [l.split() for l in first.output.splitlines() if l.startswith("  ")]
     roles = [l[0] for l in lines]
-    assert roles == ["admin", "chief", "inspector", "inspector", "unit"]
+    assert roles == ["admin", "chief", "chief", "inspector", "inspector", "unit"]
     second = await run(env, "demo", "--if-empty")
     assert second.exit_code == 0 and "already present" in second.output
     assert (await run(env, "demo")).exit_code == 1
@@ -50,6 +50,18 @@ async def test_demo_loads_once_and_its_accounts_log_in(env, client):
     assert provisional["total"] == confirmed["total"] == 33
     assert sum(r["total"] for r in provisional["items"]) != sum(r["total"] for r in confirmed["items"])
     assert any(r["warning_level"] for r in confirmed["items"])
+    # The field demo: three submitted visits whose deductions wait for review, one citing a
+    # photo re-filed from another visit (flagged reused and far from its unit), first in the queue.
+    queue = (await client.get("/api/v1/reviews?period=2026-H2", headers=chief)).json()["items"]
+    assert len(queue) == 11 and sum(1 for i in queue if i["finding"]) == 3
+    first = queue[0]
+    assert (first["unit_code"], first["flags"]) == ("DG-HUMEN", ["far_from_unit", "reused_exact"])
+    reused = next(e for e in first["evidence"] if e["flags"])
+    original = next(f for f in reused["flags"] if f["code"] == "reused_exact")["evidence_ids"][0]
+    assert original not in {e["id"] for e in first["evidence"] if not e["flags"]}
+    assert all(not e["flags"] for i in queue[1:] for e in i["evidence"])
+    submitted = (await client.get("/api/v1/tasks?status=submitted", headers=chief)).json()["items"]
+    assert sorted(t["unit_code"] for t in submitted) == ["DG-CHANGAN-020", "DG-HOUJIE-023", "DG-HUMEN-018"]
 
 
 async def test_users_add_and_set_password(env, client):

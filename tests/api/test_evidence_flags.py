@@ -109,3 +109,17 @@ async def test_flags_are_recomputed_against_the_registry_of_today(client, team):
     r = await client.post(f"/api/v1/evidence/{evidence_id}/flags", headers=team.headers["admin"])
     assert [f["code"] for f in r.json()["flags"]] == ["far_from_unit"] and r.json()["flags_at"] > filed.json()["flags_at"]
     assert (await client.get(f"/api/v1/evidence/{evidence_id}", headers=team.headers["chief"])).json()["flags"] == r.json()["flags"]
+
+
+async def test_a_visit_checked_in_after_its_due_window_still_takes_photos(client, db):
+    # Checked in (late) after the due window ended, not yet checked out: the visit has begun
+    # and has no known end, so a photo taken on site now is inside it, not a server error.
+    late = await draw_tasks(client, db, due_from=NOW.date() - timedelta(days=20), due_to=NOW.date() - timedelta(days=10))
+    inspector, task = late.inspector("DG-CA"), late.task("DG-CA")
+    check_in = {"id": "8b0f5d1e-3c41-4b8e-9d6a-1f2e3d4c5b6a", "lat": CHANGAN[0], "lon": CHANGAN[1], "accuracy_m": 10,
+                "device_time": NOW.isoformat()}
+    assert (await client.post(f"/api/v1/tasks/{task}/check-ins", json=check_in, headers=inspector)).status_code == 201
+    on_site = await upload(client, inspector, photo(3, taken=(NOW + timedelta(minutes=5)).replace(tzinfo=None)), task_id=task)
+    assert codes(on_site) == []
+    before = await upload(client, inspector, photo(4, taken=(NOW - timedelta(hours=2)).replace(tzinfo=None)), task_id=task)
+    assert codes(before) == ["captured_outside_visit"]

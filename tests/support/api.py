@@ -13,7 +13,7 @@ from api.importing import import_records
 from api.registry import CASE_FILES, INSPECTORS, UNITS
 from api.schemas.auth import UserCreate
 
-__all__ = ["PASSWORD", "add_user", "assert_error", "auth", "login", "seed_registry"]
+__all__ = ["PASSWORD", "add_user", "assert_error", "auth", "insert_users", "login", "seed_registry"]
 
 PASSWORD = "correct horse battery"
 
@@ -30,17 +30,28 @@ async def login(client: AsyncTestClient[Litestar], username: str, password: str 
     return auth(response.json()["access_token"])
 
 
+async def insert_users(db: async_sessionmaker[AsyncSession], accounts: list[tuple[str, str, str | None]]) -> None:
+    """Accounts ``(username, role, unit_code)`` at once, all with password ``PASSWORD`` hashed
+    once per test run (argon2 costs half a second a hash on a busy machine)."""
+    from sqlalchemy import insert
+
+    from api.models import User
+
+    async with db() as session:
+        await session.execute(insert(User), [{"username": n, "role": role, "unit_code": unit, "password_hash": _shared_hash(),
+                                               "active": True, "token_version": 0} for n, role, unit in accounts])
+        await session.commit()
+
+
 async def add_users_with_tokens(app: Litestar, db: async_sessionmaker[AsyncSession], names: list[str], role: str) -> dict[str, dict[str, str]]:
     """Many accounts at once, with tokens minted directly (no argon2 per account or login)."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
     from api.models import User
     from api.security import issue_token
 
+    await insert_users(db, [(n, role, None) for n in names])
     async with db() as session:
-        await session.execute(insert(User), [{"username": n, "role": role, "password_hash": _shared_hash(), "active": True,
-                                               "token_version": 0} for n in names])
-        await session.commit()
         users = (await session.execute(select(User).where(User.username.in_(names)))).scalars().all()
     return {u.username: auth(issue_token(app.state.jwt_auth, app.state.settings, u)[0]) for u in users}
 

@@ -32,7 +32,8 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     env: dict[str, str]
     log: Path
-    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (username, password)
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (username, password), the first of each role
+    passwords: dict[str, str] = field(default_factory=dict)  # username -> password, every demo account
     workers: int = 1
 
     def token(self, role: str) -> str:
@@ -62,14 +63,16 @@ def start_server(data_dir: Path, database_url: str | None = None, *, workers: in
         env["SPOTCHECK_DATABASE_URL"] = database_url
     _cli(env, "migrate")
     accounts: dict[str, tuple[str, str]] = {}
+    passwords: dict[str, str] = {}
     if demo:
         for line in _cli(env, "demo").splitlines():
             parts = line.split()
             if line.startswith("  ") and len(parts) >= 3:
                 accounts.setdefault(parts[0], (parts[1], parts[2]))
+                passwords[parts[1]] = parts[2]
     port = free_port()
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=None, env=env, log=data_dir / f"server-{port}.log",  # type: ignore[arg-type]
-                        accounts=accounts, workers=workers)
+                        accounts=accounts, passwords=passwords, workers=workers)
     _launch(server)
     return server
 
