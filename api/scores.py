@@ -46,9 +46,9 @@ __all__ = ["PeriodScores", "check_basis", "own_unit", "visible_leaderboard", "vi
 
 
 def check_basis(user: Principal, basis: str) -> None:
-    """A unit account sees confirmed scores only (403 for the provisional basis)."""
-    if user.role == "unit" and basis != "confirmed":
-        raise Forbidden("A unit sees its confirmed scores only.", details={"allowed_basis": ["confirmed"]})
+    """Unit and inspector accounts see confirmed scores only (403 for the provisional basis)."""
+    if user.role in ("unit", "inspector") and basis != "confirmed":
+        raise Forbidden("Only confirmed scores are shown to this role.", details={"allowed_basis": ["confirmed"]})
 
 
 def own_unit(user: Principal) -> str | None:
@@ -56,24 +56,39 @@ def own_unit(user: Principal) -> str | None:
     return user.unit_code if user.role == "unit" else None
 
 
+def leaderboard_scope(user: Principal, period_status: str) -> str | None:
+    """The only row of the leaderboard ``user`` may see (None: every row). Once the period is
+    published (一公开) everyone sees every row; before, a unit its own row and an inspector
+    nothing (403 ``NOT_PUBLISHED``): scores of an open period invite lobbying (讲情)."""
+    if period_status == "published":
+        return None
+    if user.role == "inspector":
+        raise Forbidden("Scores are shown to inspectors once the period is published.",
+                        code="NOT_PUBLISHED", details={"period_status": period_status})
+    return own_unit(user)
+
+
 async def visible_unit_score(session: AsyncSession, user: Principal, unit_code: str, period_code: str,
                              basis: str) -> out.UnitScore:
     """A unit's explained score as ``user`` may see it: a unit account only its own unit
-    (another unit is a 404, as if it did not exist), confirmed basis only."""
+    (another unit is a 404, as if it did not exist), confirmed basis only; an inspector once
+    the period is published."""
     own = own_unit(user)
     if own is not None and own != unit_code:
         raise NotFound(f"No unit {unit_code!r}.", details={"code": unit_code})
     check_basis(user, basis)
-    return unit_score(await period_scores(session, period_code, basis), unit_code)
+    scored = await period_scores(session, period_code, basis)
+    leaderboard_scope(user, scored.period.status)
+    return unit_score(scored, unit_code)
 
 
 async def visible_leaderboard(session: AsyncSession, user: Principal, period_code: str,
                               basis: str) -> tuple[PeriodScores, list[out.LeaderboardRow]]:
-    """The leaderboard as ``user`` may see it: a unit account its own row (with its rank among
-    all), confirmed basis only."""
+    """The leaderboard as ``user`` may see it (:func:`leaderboard_scope`), confirmed basis only
+    for units and inspectors."""
     check_basis(user, basis)
     scored = await period_scores(session, period_code, basis)
-    return scored, leaderboard_rows(scored, own_unit(user))
+    return scored, leaderboard_rows(scored, leaderboard_scope(user, scored.period.status))
 
 
 def period_grading(catalog: Catalog, scheme: Scheme) -> Grading:

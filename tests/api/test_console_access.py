@@ -29,9 +29,10 @@ async def test_every_page_checks_the_role_like_the_api(client, db, settings):
         "/console/plans": (200, 200, 403, 403, 403),
         f"/console/plans/{plan}": (200, 200, 403, 403, 403),
         "/console/appeals": (200, 200, 403, 303, 303),  # a unit's appeals are on its own page
-        "/console/leaderboard": (200, 200, 200, 200, 200),
-        "/console/units/DG-HUMEN": (200, 200, 200, 200, 404),
-        "/console/units/DG-HUMEN?basis=provisional": (200, 200, 200, 403, 404),
+        # Inspectors see scores once the period is published (tests/api/test_permissions.py).
+        "/console/leaderboard": (200, 200, 403, 200, 200),
+        "/console/units/DG-HUMEN": (200, 200, 403, 200, 404),
+        "/console/units/DG-HUMEN?basis=provisional": (200, 200, 403, 403, 404),
         "/console/my": (403, 403, 403, 200, 200),
         f"/console/evidence/{demo.reused}/thumbnail": (200, 200, 404, 404, 404),
         f"/console/evidence/{demo.original}/original": (200, 200, 200, 404, 404),  # insp01 filed it
