@@ -144,6 +144,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``SPOTCHECK_APPEAL_ANSWER_DAYS``. Working days after filing by which an appeal must be
     answered; unanswered ones are listed as overdue."""
 
+    audit_export_max_rows: Annotated[int, Meta(ge=1, le=1_000_000)] = 100_000
+    """``SPOTCHECK_AUDIT_EXPORT_MAX_ROWS``. Most events one audit export holds (built in
+    memory); a filter matching more is refused with a 422 asking for a narrower window."""
+
     ledger_key_file: str = ""
     """``SPOTCHECK_LEDGER_KEY_FILE``. Ed25519 key that signs ledger checkpoints; empty means
     ``DATA_DIR/ledger.key``. Created (mode 0600) on first start if missing. Keep it out of the

@@ -5,6 +5,7 @@ from litestar.params import JSONBody
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
+from api import audit
 from api.deps import DB, AppSettings
 from api.errors import Unauthorized
 from api.models import User
@@ -34,6 +35,7 @@ class AuthController(Controller):
         user = await db.get(User, request.user.id)
         if user is not None:
             user.token_version += 1
+            audit.record(db, user.username, "user.logged_out", "user", user.username, None, {"tokens_revoked": True})
             await db.commit()
         state.principals.evict(request.user.id)
 
