@@ -317,6 +317,7 @@ class FieldWriter(VisitHandlers):
         events += _photo_events(actor, op.request_id, out, [uuid.UUID(str(e)) for e in row.evidence_ids], out.evidence_ids, now)
         return Journaled(out, events) if events else out
 
+
 def _photo_events(actor: str, request_id: str | None, finding: FindingOut, old: Sequence[uuid.UUID],
                   new: Sequence[uuid.UUID], now: Any) -> list[dict[str, Any]]:
     """Photos a finding now cites (attached) or no longer cites (detached)."""
