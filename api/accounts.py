@@ -1,4 +1,5 @@
-"""User accounts: creation and changes with the binding rules, shared by the API and the CLI."""
+"""User accounts: creation and changes with the binding rules, shared by the API and the CLI.
+Each change is audited (never the password itself: only that it changed)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.models import User
 from api.registry import missing_units
@@ -40,7 +42,7 @@ async def get_user(session: AsyncSession, username: str) -> User:
     return user
 
 
-async def create_user(session: AsyncSession, data: UserCreate) -> User:
+async def create_user(session: AsyncSession, data: UserCreate, actor: str = audit.SYSTEM) -> User:
     """Add an account; 409 if the username is taken. The caller commits."""
     if (await session.execute(select(User.id).where(User.username == data.username))).first():
         raise Conflict(f"The username {data.username!r} is taken.", code="ALREADY_EXISTS", details={"username": data.username})
@@ -48,22 +50,31 @@ async def create_user(session: AsyncSession, data: UserCreate) -> User:
     user = User(username=data.username, role=data.role, unit_code=data.unit_code,
                 password_hash=hash_password(data.password), active=True, token_version=0)
     session.add(user)
+    audit.record(session, actor, "user.created", "user", data.username, None,
+                 {"role": data.role, "unit_code": data.unit_code, "active": True})
     await session.flush()
     return user
 
 
-async def update_user(session: AsyncSession, user: User, patch: UserUpdate) -> User:
+async def update_user(session: AsyncSession, user: User, patch: UserUpdate, actor: str = audit.SYSTEM) -> User:
     """Change role, binding, password or active flag. Any change of these revokes the user's
-    existing tokens, so a demoted or disabled user loses access at once."""
+    existing tokens, so a demoted or disabled user loses access at once. Audited as
+    ``user.role_changed``, ``user.disabled``/``user.enabled`` and ``user.password_changed``."""
     values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
     role = values.get("role", user.role)
     unit_code = values.get("unit_code", user.unit_code if role == "unit" else None)
     if "role" in values or "unit_code" in values:
         await _check_binding(session, role, unit_code)
+        audit.record_changes(session, actor, "user.role_changed", "user", user.username,
+                             {"role": user.role, "unit_code": user.unit_code}, {"role": role, "unit_code": unit_code})
         user.role, user.unit_code = role, unit_code
     if "password" in values:
         user.password_hash = hash_password(values["password"])
+        audit.record(session, actor, "user.password_changed", "user", user.username, None, {"tokens_revoked": True})
     if "active" in values:
+        if values["active"] != user.active:
+            audit.record(session, actor, "user.enabled" if values["active"] else "user.disabled", "user", user.username,
+                         {"active": user.active}, {"active": values["active"]})
         user.active = values["active"]
     if values:
         user.token_version += 1
@@ -77,4 +88,5 @@ async def revoke_tokens(session: AsyncSession, user_id: int) -> None:
     user = await session.get(User, user_id)
     if user is not None:
         user.token_version += 1
+        audit.record(session, user.username, "user.logged_out", "user", user.username, None, {"tokens_revoked": True})
         await session.flush()

@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
-from api import __version__
+from api import __version__, audit
 from api.console import console_routers, template_config
 from api.controllers.auth import AuthController
 from api.controllers.conflicts import ConflictController
@@ -48,12 +48,16 @@ from api.field_facts import FieldFacts
 from api.field_ops import FieldWriter
 from api.group_commit import GroupCommit
 from api.evidence_runtime import EvidenceRuntime
+from api.exports import EXPORT_MEDIA_TYPES
 from api.openapi import document_binary, document_errors
 from api.logs import configure_logging, request_id_middleware
 from api.security import PrincipalCache, make_jwt_auth
 from api.settings import Settings
 
 __all__ = ["create_app", "create_app_from_env"]
+
+# Downloads answering CSV or XLSX, documented as such instead of JSON.
+EXPORTS = {"exportPlanTasks": EXPORT_MEDIA_TYPES, "exportAudit": EXPORT_MEDIA_TYPES}
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -66,7 +70,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.field_writer = FieldWriter(settings, FieldFacts())
-        app.state.writer = GroupCommit(engine, app.state.field_writer.handlers())
+        app.state.writer = GroupCommit(engine, app.state.field_writer.handlers(), journal=audit.write)
         await app.state.writer.start()
         try:
             yield
@@ -138,7 +142,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,  # api.logs owns logging: one JSON line per event
     )
     document_errors(app)
-    document_binary(app, BINARY_OPERATIONS, TEXT_OPERATIONS, RAW_BODIES | CHUNK_BODIES)
+    document_binary(app, BINARY_OPERATIONS | EXPORTS, TEXT_OPERATIONS, RAW_BODIES | CHUNK_BODIES)
     return app
 
 

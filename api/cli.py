@@ -145,6 +145,7 @@ def users_add(username: str, role: str, unit_code: str | None, password_stdin: b
     import msgspec
 
     from api.accounts import create_user
+    from api.audit import CLI
     from api.schemas.auth import UserCreate
 
     password = _read_password(password_stdin)
@@ -154,7 +155,7 @@ def users_add(username: str, role: str, unit_code: str | None, password_stdin: b
         raise click.ClickException(f"invalid account: {exc}") from None
 
     async def work(session: Any) -> None:
-        await create_user(session, data)
+        await create_user(session, data, CLI)
         await session.commit()
 
     _run_with_session(_settings(), work)
@@ -167,12 +168,13 @@ def users_add(username: str, role: str, unit_code: str | None, password_stdin: b
 @_api_errors
 def users_set_password(username: str, password_stdin: bool) -> None:
     from api.accounts import get_user, update_user
+    from api.audit import CLI
     from api.schemas.auth import UserUpdate
 
     password = _read_password(password_stdin)
 
     async def work(session: Any) -> None:
-        await update_user(session, await get_user(session, username), UserUpdate(password=password))
+        await update_user(session, await get_user(session, username), UserUpdate(password=password), CLI)
         await session.commit()
 
     _run_with_session(_settings(), work)
@@ -185,6 +187,7 @@ def users_set_password(username: str, password_stdin: bool) -> None:
 def import_cmd(kind: str, file: Path) -> None:
     from tqdm import tqdm
 
+    from api.audit import CLI
     from api.importing import ImportInvalid, import_file
     from api.registry import RESOURCES
 
@@ -192,7 +195,7 @@ def import_cmd(kind: str, file: Path) -> None:
 
     async def work(session: Any) -> Any:
         with tqdm(desc=f"importing {kind}", unit=" rows", disable=None, file=sys.stderr) as bar:
-            report = await import_file(session, RESOURCES[kind], data, progress=bar.update)
+            report = await import_file(session, RESOURCES[kind], data, progress=bar.update, actor=CLI, file_name=file.name)
         await session.commit()
         return report
 
@@ -216,6 +219,7 @@ def catalog() -> None:
 @_api_errors
 def catalog_load(file: Path) -> None:
     from api import documents
+    from api.audit import CLI
     from scoring import ScoringError
 
     data = file.read_bytes()
@@ -223,7 +227,7 @@ def catalog_load(file: Path) -> None:
     kind = documents.detect_kind(data, format)
 
     async def work(session: Any) -> tuple[Any, bool]:
-        row, created = await documents.store(session, kind, data, format, "cli")
+        row, created = await documents.store(session, kind, data, format, CLI)
         await session.commit()
         return row, created
 

@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.errors import ValidationFailed
 from api.models import Unit
 from api.models_scoring import Deduction
@@ -69,5 +70,8 @@ async def create_deduction(session: AsyncSession, period_code: str, data: Deduct
     proposal = propose(await catalog_of(session, period), as_finding(row), scored_unit(unit))
     row.points, row.effect = proposal.points, proposal.effect
     session.add(row)
+    audit.record(session, created_by, "deduction.proposed", "deduction", row.id, None,
+                 {"period_code": period.code, "unit_code": data.unit_code, "indicator": data.indicator,
+                  "points": row.points, "effect": row.effect, "status": "proposed"})
     await session.flush()
     return row

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api import demo_data
+from api import audit, demo_data
 from api.accounts import create_user
 from api.demo_scoring import DEMO_PERIOD, load_scoring_demo
 from api.drawing import execute_draw
@@ -55,8 +55,10 @@ async def _demo_draw(session: AsyncSession) -> None:
                 unannounced=True, due_from=date(2026, 11, 16), due_to=date(2026, 12, 31), exclude_recent_draws=0,
                 seed_commitment=seed_commitment(DEMO_SEED), status="draft", created_by="chief")
     session.add(plan)
+    audit.record(session, plan.created_by, "plan.created", "plan", plan.id, None,
+                 {"status": "draft", "name": plan.name, "period": plan.period, "seed_commitment": plan.seed_commitment})
     await session.flush()
-    await execute_draw(session, plan, DEMO_SEED, "chief")
+    await execute_draw(session, plan, DEMO_SEED, plan.created_by)
 
 
 async def load_demo_data(session: AsyncSession, seed: int = demo_data.DEFAULT_SEED) -> list[DemoAccount]:

@@ -107,7 +107,7 @@ class _FieldDemo:
         await _apply(session, self.writer.findings, [FindingOp(inspector, finding)])
         # The re-check the findings endpoint runs once a finding cites its photos.
         for row in (await session.execute(select(Evidence).where(Evidence.id.in_(evidence_ids)))).scalars():
-            await recompute_flags(session, self.runtime, row)
+            await recompute_flags(session, self.runtime, row, inspector.username)
         await session.commit()
         await _apply(session, self.writer.submissions, [SubmitOp(inspector, task_id)])
 

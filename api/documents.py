@@ -20,6 +20,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.models_scoring import CatalogVersion, SchemeVersion
 from api.schemas.scoring import DocumentDetail, DocumentKind, DocumentVersion
@@ -134,7 +135,8 @@ def decode(kind: Kind, data: bytes, format: Format) -> tuple[Catalog | Scheme, b
 
 async def store(session: AsyncSession, kind: Kind, data: bytes, format: Format, loaded_by: str) -> tuple[Any, bool]:
     """Store a document; ``(row, created)``. The same document again returns the stored row
-    with ``created`` False; another document under a stored code and version is a 409."""
+    with ``created`` False (and nothing audited); another document under a stored code and
+    version is a 409. A new version is audited as ``catalog.loaded`` / ``scheme.loaded``."""
     document, canonical = decode(kind, data, format)
     digest = hashlib.sha256(canonical).hexdigest()
     model = kind.model
@@ -152,6 +154,8 @@ async def store(session: AsyncSession, kind: Kind, data: bytes, format: Format, 
     row = model(code=document.code, version=document.version, name=document.name, name_en=document.name_en,
                 document=canonical.decode(), sha256=digest, loaded_by=loaded_by)
     session.add(row)
+    audit.record(session, loaded_by, f"{kind.name}.loaded", kind.name, f"{document.code}@{document.version}", None,
+                 {"code": document.code, "version": document.version, "name": document.name, "sha256": digest})
     await session.flush()
     return row, True
 

@@ -18,6 +18,7 @@ import sampling
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.db import utcnow
 from api.errors import Conflict
 from api.models import CaseFile, Inspector, Unit
@@ -134,6 +135,11 @@ async def execute_draw(session: AsyncSession, plan: Plan, seed: str | sampling.S
     tasks = _tasks_for(plan, row, result)
     session.add_all(tasks)
     session.add_all([TaskInspector(task_id=t.id, username=u) for t in tasks for u in t.team])
+    # The seed is revealed here; anyone may check it against the commitment published before.
+    audit.record(session, drawn_by, "plan.drawn", "plan", plan.id, {"status": plan.status},
+                 {"status": "drawn", "draw_id": row.id, "seed": row.seed, "seed_commitment": plan.seed_commitment,
+                  "algorithm": f"{row.algorithm}/{row.algorithm_version}", "population_digest": row.population_digest,
+                  "inputs_sha256": row.inputs_sha256, "tasks": len(tasks)})
     plan.status = "drawn"
     await session.flush()
     return row

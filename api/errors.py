@@ -154,6 +154,8 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
             continue
         message = str(item.get("message", "")).split(" - at `")[0]
         key, source = item.get("key"), item.get("source")
+        # Litestar's ParamType is a str enum, which Python 3.11 formats as "ParamType.QUERY".
+        source = getattr(source, "value", source)
         if source == "body" or key == "data" or (key or "").startswith("data"):
             path = "$" if key in (None, "", "data") else f"$.{key}"
         elif key:

@@ -28,6 +28,7 @@ from evidence.leaf import evidence_entry
 from evidence.reuse import band_values, to_signed64
 from evidence.storage import BlobStore, StoredBlob, put_bytes
 
+from api import audit
 from api.db import utcnow
 from api.errors import Forbidden, NotFound
 from api.evidence_records import BANDS, TaskScope, evidence_out, integrity, task_scope
@@ -173,6 +174,9 @@ async def _record(
         ledger_seq=appended.entry.seq,
     )
     session.add(row)
+    audit.record(session, p.username, "evidence.uploaded", "evidence", evidence_id, None,
+                 {"task_id": row.task_id, "sha256": row.sha256, "size": row.size, "format": row.format,
+                  "ledger_seq": row.ledger_seq, "flags": sorted({f.code.value for f in flags})})
     await session.flush()
     return row, True
 

@@ -23,6 +23,7 @@ from evidence.flags import Flag, ReuseMatch, UnitLocation, VisitWindow, integrit
 from evidence.formats import ImageFormat
 from evidence.phash import hamming
 from evidence.reuse import BandScheme, band_probes, from_signed64
+from api import audit
 from api.db import utcnow
 from api.errors import NotFound
 from api.evidence_runtime import EvidenceRuntime
@@ -156,18 +157,27 @@ async def integrity(
     )
 
 
-async def recompute_flags(session: AsyncSession, runtime: EvidenceRuntime, row: Evidence) -> None:
+async def recompute_flags(session: AsyncSession, runtime: EvidenceRuntime, row: Evidence, actor: str) -> None:
     """Recompute ``row``'s flags against today's evidence, task and registry (the caller commits).
 
-    Issue 6 calls it once check-in times narrow the visit window.
+    Issue 6 calls it once check-in times narrow the visit window. Flags that change are
+    audited as ``evidence.flags_changed`` (their codes).
     """
     scope = await task_scope(session, row.task_id) if row.task_id else None
     flags = await integrity(
         session, runtime, metadata=msgspec.convert(row.photo_metadata, PhotoMetadata), width=row.width,
         height=row.height, sha256=row.sha256, phash=row.phash, received_at=row.received_at, scope=scope, exclude=row.id,
     )
-    row.flags = msgspec.to_builtins(flags)
+    new = msgspec.to_builtins(flags)
+    if new != row.flags:
+        audit.record(session, actor, "evidence.flags_changed", "evidence", row.id, {"flags": _codes(row.flags)},
+                     {"flags": _codes(new)})
+    row.flags = new
     row.flags_at = utcnow()
+
+
+def _codes(flags: list[dict[str, Any]]) -> list[str]:
+    return sorted({f["code"] for f in flags})
 
 
 def _out(row: Evidence, entry: LedgerEntryRow) -> EvidenceOut:

@@ -10,11 +10,12 @@ from urllib.parse import quote
 
 from litestar import Response
 
-__all__ = ["Column", "ExportFormat", "HeaderLanguage", "export_response"]
+__all__ = ["Column", "EXPORT_MEDIA_TYPES", "ExportFormat", "HeaderLanguage", "export_response"]
 
 ExportFormat = Literal["csv", "xlsx"]
 HeaderLanguage = Literal["en", "zh"]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_MEDIA_TYPES = ["text/csv", XLSX_TYPE]
 
 
 class Column:
@@ -54,17 +55,22 @@ def _csv(headers: list[str], rows: list[list[Any]]) -> bytes:
 
 def _xlsx(headers: list[str], rows: list[list[Any]], title: str) -> bytes:
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    book = openpyxl.Workbook(write_only=False)
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(headers)
-    for cell in sheet[1]:
+    # Write-only: rows stream to the file instead of living as cell objects (an audit
+    # export may hold 100,000 rows).
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.freeze_panes = "A2"
+    header = []
+    for text in headers:
+        cell = WriteOnlyCell(sheet, value=text)
         cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
     for row in rows:
         sheet.append([str(v) if v is not None and not isinstance(v, (int, float, str)) else v for v in row])
-    sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -13,12 +13,13 @@ NOTHING, so two workers racing on one id cannot store it twice.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import msgspec
 from sqlalchemy import Connection, insert, select, update
 
+from api import audit
 from api.db import utcnow
 from api.errors import ApiError, Conflict, NotFound
 from api.field_common import (
@@ -26,6 +27,8 @@ from api.field_common import (
 )
 from api.field_facts import FieldFacts, PeriodFacts, TaskFacts, UnitFacts
 from api.field_visits import VisitHandlers
+from api.group_commit import Journaled
+from api.logs import REQUEST_ID
 from api.schemas.field import FindingCreate, FindingOut
 from api.security import Principal
 from api.settings import Settings
@@ -36,12 +39,17 @@ from scoring import Unit as ScoredUnit
 __all__ = ["EditOp", "FieldWriter", "FindingOp", "finding_out"]
 
 DEDUCTION_NAMESPACE = uuid.UUID("5b0d3a52-58f4-4d39-9d0c-2f1f6f3c7a11")
+# What an edit may change, and what a new finding's audit event shows.
+EDITABLE = ("indicator", "count", "quantity", "level", "achievement", "note", "case_file", "staff", "evidence_ids",
+            "charged_unit")
+FINDING_FIELDS = ("task_id", *EDITABLE, "supersedes", "deduction_id", "points")
 
 
 @dataclass(frozen=True, slots=True)
 class FindingOp:
     principal: Principal
     data: FindingCreate
+    request_id: str | None = field(default_factory=REQUEST_ID.get)  # of the request that queued it
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,7 @@ class EditOp:
     principal: Principal
     finding_id: uuid.UUID
     changes: dict[str, Any]
+    request_id: str | None = field(default_factory=REQUEST_ID.get)
 
 
 def finding_out(row: Any, points: float | None) -> FindingOut:
@@ -141,15 +150,33 @@ class FieldWriter(VisitHandlers):
         kept = [d for d in deductions if d["finding_id"] in inserted]
         if kept:
             connection.execute(insert(DEDUCTIONS), kept)
+        retired: dict[uuid.UUID, dict[str, Any]] = {}  # new finding -> the after of the one it supersedes
         for old, new in superseding:
             if new not in inserted:
                 continue
             connection.execute(update(FINDINGS).where(FINDINGS.c.id == old).values(superseded_by=new, updated_at=now))
             # The superseded finding's proposal no longer stands; a reviewed one is untouched.
-            connection.execute(update(DEDUCTIONS).where(DEDUCTIONS.c.finding_id == old, DEDUCTIONS.c.status == "proposed")
-                               .values(status="rejected", updated_at=now))
+            withdrawn = connection.execute(update(DEDUCTIONS).where(DEDUCTIONS.c.finding_id == old, DEDUCTIONS.c.status == "proposed")
+                                           .values(status="rejected", updated_at=now).returning(DEDUCTIONS.c.id)).first()
+            retired[new] = {"superseded_by": new, **({"deduction_status": "rejected"} if withdrawn else {})}
         by_id = {r["id"]: (r, d["points"]) for r, d in zip(rows, deductions)}
-        return self._finding_results(connection, ops, digests, outcomes, by_id, inserted)
+        results = self._finding_results(connection, ops, digests, outcomes, by_id, inserted)
+        return [Journaled(r, self._finding_events(op, r[0], retired, now)) if isinstance(r, tuple) and r[1] else r
+                for op, r in zip(ops, results)]
+
+    @staticmethod
+    def _finding_events(op: FindingOp, out: FindingOut, retired: dict[uuid.UUID, dict[str, Any]], now: Any) -> list[dict[str, Any]]:
+        """A new finding, the one it supersedes, and the photos it cites (a repeat records nothing)."""
+        actor, request_id = op.principal.username, op.request_id
+        after = {k: v for k, v in ((k, getattr(out, k)) for k in FINDING_FIELDS) if v is not None and v != [] and v != ""}
+        events = [audit.event(actor, "finding.created", "finding", out.id, None, after, request_id=request_id, at=now)]
+        if out.id in retired:
+            change = retired[out.id]
+            before = {"superseded_by": None, **({"deduction_status": "proposed"} if "deduction_status" in change else {})}
+            events.append(audit.event(actor, "finding.superseded", "finding", out.supersedes, before, change,
+                                      request_id=request_id, at=now))
+        events += _photo_events(actor, request_id, out, [], out.evidence_ids, now)
+        return events
 
     @staticmethod
     def _photo_tasks(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
@@ -271,17 +298,35 @@ class FieldWriter(VisitHandlers):
         catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
         units = self.facts.units(connection, {task.unit_code})
         now = utcnow()
-        fields, deduction = self._finding_rows(FindingOp(op.principal, data), row.body_sha256, task, periods, period_status,
-                                               catalogs, units, now)
-        changed = {k: fields[k] for k in ("indicator", "count", "quantity", "level", "achievement", "note", "case_file",
-                                          "staff", "evidence_ids", "charged_unit")}
+        fields, deduction = self._finding_rows(FindingOp(op.principal, data, op.request_id), row.body_sha256, task, periods,
+                                               period_status, catalogs, units, now)
+        changed = {k: fields[k] for k in EDITABLE}
+        old_points = connection.execute(select(DEDUCTIONS.c.points).where(DEDUCTIONS.c.id == row.deduction_id)).scalar_one_or_none()
         connection.execute(update(FINDINGS).where(FINDINGS.c.id == row.id).values(updated_at=now, **changed))
         keep = ("unit_code", "indicator", "count", "quantity", "level", "achievement", "points", "effect", "staff")
         connection.execute(update(DEDUCTIONS).where(DEDUCTIONS.c.id == row.deduction_id, DEDUCTIONS.c.status == "proposed")
                            .values(updated_at=now, **{k: deduction[k] for k in keep}))
         stored = connection.execute(select(FINDINGS).where(FINDINGS.c.id == row.id)).one()
         points = connection.execute(select(DEDUCTIONS.c.points).where(DEDUCTIONS.c.id == stored.deduction_id)).scalar_one_or_none()
-        return finding_out(stored, points)
+        out = finding_out(stored, points)
+        # Only what differs is recorded; an edit that changes nothing records nothing.
+        before, after = audit.changes({**{k: getattr(row, k) for k in EDITABLE}, "points": old_points},
+                                      {**changed, "points": points})
+        actor = op.principal.username
+        events = [audit.event(actor, "finding.edited", "finding", row.id, before, after, request_id=op.request_id, at=now)] if after else []
+        events += _photo_events(actor, op.request_id, out, [uuid.UUID(str(e)) for e in row.evidence_ids], out.evidence_ids, now)
+        return Journaled(out, events) if events else out
+
+
+def _photo_events(actor: str, request_id: str | None, finding: FindingOut, old: Sequence[uuid.UUID],
+                  new: Sequence[uuid.UUID], now: Any) -> list[dict[str, Any]]:
+    """Photos a finding now cites (attached) or no longer cites (detached)."""
+    link = {"finding_id": finding.id, "task_id": finding.task_id}
+    return ([audit.event(actor, "evidence.attached", "evidence", e, None, link, request_id=request_id, at=now)
+             for e in new if e not in old] +
+            [audit.event(actor, "evidence.detached", "evidence", e, link, None, request_id=request_id, at=now)
+             for e in old if e not in new])
+
 
 def _as_create(row: Any) -> FindingCreate:
     return FindingCreate(id=row.id, task_id=row.task_id, indicator=row.indicator, recorded_at=row.recorded_at,

@@ -7,16 +7,19 @@ in; see api/field_ops.py for the idempotency rules they share with findings.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Sequence
 
 from sqlalchemy import Connection, select, update
 
+from api import audit
 from api.db import utcnow
 from api.errors import ApiError, Conflict
 from api.field_common import CHECK_INS, DONE_TASK, OPEN_TASK, TASKS, body_digest, insert_or_ignore, statuses, team_task
 from api.field_facts import FieldFacts, UnitFacts
+from api.group_commit import Journaled
+from api.logs import REQUEST_ID
 from api.schemas.field import CheckInCreate, CheckInOut
 from api.security import Principal
 from api.settings import Settings
@@ -25,17 +28,23 @@ from evidence import haversine_m
 __all__ = ["CheckInOp", "SubmitOp", "VisitHandlers", "check_in_out"]
 
 
+# Each operation keeps the id of the request that queued it (read when the operation is
+# made, in that request's context): the batch runs later, in the writer's context.
+
+
 @dataclass(frozen=True, slots=True)
 class CheckInOp:
     principal: Principal
     task_id: uuid.UUID
     data: CheckInCreate
+    request_id: str | None = field(default_factory=REQUEST_ID.get)
 
 
 @dataclass(frozen=True, slots=True)
 class SubmitOp:
     principal: Principal
     task_id: uuid.UUID
+    request_id: str | None = field(default_factory=REQUEST_ID.get)
 
 
 class VisitHandlers:
@@ -74,14 +83,37 @@ class VisitHandlers:
                 outcomes.append(("new", op.data.id))
             except ApiError as exc:
                 outcomes.append(exc)
+        inserted: set[uuid.UUID] = set()
         if rows:
-            connection.execute(insert_or_ignore(connection, CHECK_INS), rows)
+            inserted = set(connection.execute(insert_or_ignore(connection, CHECK_INS).returning(CHECK_INS.c.id), rows).scalars())
         if started:
-            connection.execute(update(TASKS).where(TASKS.c.id.in_(started), TASKS.c.status == "assigned")
-                               .values(status="in_progress", updated_at=now))
+            started = set(connection.execute(update(TASKS).where(TASKS.c.id.in_(started), TASKS.c.status == "assigned")
+                                              .values(status="in_progress", updated_at=now).returning(TASKS.c.id)).scalars())
         ids = {o[1] for o in outcomes if isinstance(o, tuple)}
         stored = {r.id: r for r in connection.execute(select(CHECK_INS).where(CHECK_INS.c.id.in_(ids))).all()} if ids else {}
-        return [o if not isinstance(o, tuple) else (check_in_out(stored[o[1]]), o[0] == "new") for o in outcomes]
+        results: list[Any] = []
+        for op, o in zip(ops, outcomes):
+            if not isinstance(o, tuple):
+                results.append(o)
+                continue
+            out = check_in_out(stored[o[1]])
+            journal = self._check_in_events(op, out, started, now) if o[0] == "new" and o[1] in inserted else []
+            results.append(Journaled((out, o[0] == "new"), journal) if journal else (out, o[0] == "new"))
+        return results
+
+    @staticmethod
+    def _check_in_events(op: CheckInOp, out: CheckInOut, started: set[uuid.UUID], now: Any) -> list[dict[str, Any]]:
+        """The check-in, and the start of its task if this check-in started it (the first of a
+        batch to name a task is credited with it)."""
+        actor = op.principal.username
+        events = [audit.event(actor, "check_in.created", "check_in", out.id, None,
+                              {"task_id": out.task_id, "kind": out.kind, "distance_m": out.distance_m, "flags": out.flags},
+                              request_id=op.request_id, at=now)]
+        if op.data.kind == "in" and op.task_id in started:
+            started.discard(op.task_id)
+            events.append(audit.event(actor, "task.started", "task", op.task_id, {"status": "assigned"},
+                                      {"status": "in_progress"}, request_id=op.request_id, at=now))
+        return events
 
     def _check_in_row(self, op: CheckInOp, digest: str, unit: UnitFacts | None, now: Any) -> dict[str, Any]:
         data = op.data
@@ -105,18 +137,26 @@ class VisitHandlers:
         tasks = self.facts.tasks(connection, {op.task_id for op in ops})
         current = statuses(connection, set(tasks))
         outcomes: list[Any] = []
-        closing: set[uuid.UUID] = set()
+        closing: dict[uuid.UUID, SubmitOp] = {}  # each task with the first operation closing it
         for op in ops:
             try:
                 task = team_task(op.principal, op.task_id, tasks)
                 if current[task.id] in OPEN_TASK:
-                    closing.add(task.id)
+                    closing.setdefault(task.id, op)
                 outcomes.append(task.id)
             except ApiError as exc:
                 outcomes.append(exc)
-        if closing:
-            connection.execute(update(TASKS).where(TASKS.c.id.in_(closing), TASKS.c.status.in_(OPEN_TASK))
-                               .values(status="submitted", updated_at=utcnow()))
+        if not closing:
+            return outcomes
+        now = utcnow()
+        closed = set(connection.execute(update(TASKS).where(TASKS.c.id.in_(closing), TASKS.c.status.in_(OPEN_TASK))
+                                        .values(status="submitted", updated_at=now).returning(TASKS.c.id)).scalars())
+        # A repeated submission changes nothing and records nothing.
+        for index, (op, outcome) in enumerate(zip(ops, outcomes)):
+            if outcome in closed and closing.get(outcome) is op:
+                event = audit.event(op.principal.username, "task.submitted", "task", outcome, {"status": current[outcome]},
+                                    {"status": "submitted"}, request_id=op.request_id, at=now)
+                outcomes[index] = Journaled(outcome, [event])
         return outcomes
 
 

@@ -14,7 +14,10 @@ processes take turns through a file lock; on PostgreSQL the same handlers run ov
 through ``AsyncConnection.run_sync``.
 
 A handler returns one outcome per operation: a value, or an exception for that operation
-alone (validation, conflict), which never affects the others. If a handler itself fails,
+alone (validation, conflict), which never affects the others. A value may come as
+:class:`Journaled`, carrying rows that describe the change (audit events): the rows of the
+whole batch are written by the ``journal`` function in one statement, in the same
+transaction, before the commit. If a handler itself fails,
 the batch is rolled back and each of its operations is retried alone, so one bad write
 cannot sink its neighbours.
 """
@@ -36,13 +39,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import sqlite_pragmas
 
-__all__ = ["BatchHandler", "GroupCommit"]
+__all__ = ["BatchHandler", "GroupCommit", "Journal", "Journaled"]
 
 log = logging.getLogger("spotcheck.group_commit")
 
 BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
 """Applies operations of one kind in the open transaction; returns one outcome each
 (a result, or an Exception instance meaning that operation failed)."""
+
+
+Journal = Callable[[Connection, list[Any]], None]
+"""Writes the journal rows of one batch (one multi-row insert) in its transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Journaled:
+    """An operation's result together with the journal rows describing what it changed."""
+
+    value: Any
+    rows: Sequence[Any]
 
 
 @dataclass
@@ -129,9 +144,11 @@ class _AsyncWriter:
 
 
 class GroupCommit:
-    def __init__(self, engine: AsyncEngine, handlers: dict[str, BatchHandler], *, max_batch: int = 512) -> None:
+    def __init__(self, engine: AsyncEngine, handlers: dict[str, BatchHandler], *, max_batch: int = 512,
+                 journal: Journal | None = None) -> None:
         self._writer = _SQLiteWriter(engine) if engine.dialect.name == "sqlite" else _AsyncWriter(engine)
         self._handlers = handlers
+        self._journal = journal
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -205,12 +222,20 @@ class GroupCommit:
         for index, pending in enumerate(batch):
             by_kind[pending.kind].append(index)
         outcomes: list[Any] = [None] * len(batch)
+        journal: list[Any] = []
         for kind, indexes in by_kind.items():
             results = self._handlers[kind](connection, [batch[i].operation for i in indexes])
             if len(results) != len(indexes):
                 raise RuntimeError(f"handler {kind!r} returned {len(results)} outcomes for {len(indexes)} operations")
             for i, result in zip(indexes, results):
+                if isinstance(result, Journaled):
+                    journal.extend(result.rows)
+                    result = result.value
                 outcomes[i] = result
+        if journal:
+            if self._journal is None:
+                raise RuntimeError("a handler returned journal rows, but the writer has no journal")
+            self._journal(connection, journal)
         return outcomes
 
     @staticmethod

@@ -3,12 +3,14 @@
 Every row is checked before anything is written; a file with any bad row raises
 :class:`ImportInvalid` carrying every problem found (row, column, message), and writes
 nothing. A good file is applied in one transaction: rows whose key exists are updated
-(only the columns the file has), the others created.
+(only the columns the file has), the others created, and one audit event records the import
+(counts, file name, SHA-256 of the bytes), not one per row.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from datetime import date, datetime
@@ -18,13 +20,14 @@ import msgspec
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.errors import ValidationFailed
 from api.models import Unit
 from api.registry import UNITS, Resource, missing_units
 from api.schemas.registry import ImportReport, RowError
 
 __all__ = ["ImportInvalid", "chunks", "commit_import", "import_file", "import_records", "parse_records",
-           "raise_if_errors", "read_table", "MAX_REPORTED_ERRORS"]
+           "raise_if_errors", "read_table", "record_import", "MAX_REPORTED_ERRORS"]
 
 MAX_REPORTED_ERRORS = 1000
 CHUNK = 1000
@@ -245,7 +248,14 @@ async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str,
     return len(new), len(old)
 
 
-async def _check_and_apply(session: AsyncSession, resource: Resource, records: list[tuple[int, dict[str, Any]]], errors: list[RowError], progress: Progress | None) -> ImportReport:
+def record_import(session: AsyncSession, actor: str, action: str, digest: str, file_name: str | None,
+                  counts: dict[str, Any]) -> None:
+    """The one audit event of an import: the file (by SHA-256) and what it did."""
+    audit.record(session, actor, action, "file", digest, None, {"file_name": file_name, "sha256": digest, **counts})
+
+
+async def _check_and_apply(session: AsyncSession, resource: Resource, records: list[tuple[int, dict[str, Any]]], errors: list[RowError],
+                           progress: Progress | None, actor: str, digest: str, file_name: str | None) -> ImportReport:
     if not errors and not records:
         errors = [RowError(row=2, column=None, message="the file has no data rows")]
     if records and not any(e.row == 1 for e in errors):
@@ -253,13 +263,17 @@ async def _check_and_apply(session: AsyncSession, resource: Resource, records: l
         errors = errors + await _check_references(session, resource, records)
     raise_if_errors(errors)
     created, updated = await _apply(session, resource, [v for _, v in records], progress)
+    record_import(session, actor, f"{resource.audit_type}.imported", digest, file_name,
+                  {"rows": len(records), "created": created, "updated": updated})
     await session.flush()
     return ImportReport(kind=resource.kind, rows=len(records), created=created, updated=updated)  # type: ignore[arg-type]
 
 
-async def import_records(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]], *, progress: Progress | None = None) -> ImportReport:
+async def import_records(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]], *, progress: Progress | None = None,
+                         actor: str = audit.SYSTEM) -> ImportReport:
     """Import already-typed records (e.g. the demo data) with the same checks as a file;
-    row numbers in errors count the first record as row 2, as in a spreadsheet."""
+    row numbers in errors count the first record as row 2, as in a spreadsheet. The audit
+    event names the SHA-256 of the records as JSON."""
     records: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
     for number, row in enumerate(rows, start=2):
@@ -267,10 +281,12 @@ async def import_records(session: AsyncSession, resource: Resource, rows: list[d
             records.append((number, msgspec.structs.asdict(msgspec.convert(row, resource.create))))
         except msgspec.ValidationError as exc:
             errors.append(RowError(row=number, column=None, message=str(exc)))
-    return await _check_and_apply(session, resource, records, errors, progress)
+    digest = hashlib.sha256(msgspec.json.encode(rows)).hexdigest()
+    return await _check_and_apply(session, resource, records, errors, progress, actor, digest, None)
 
 
-async def import_file(session: AsyncSession, resource: Resource, data: bytes, *, progress: Progress | None = None) -> ImportReport:
+async def import_file(session: AsyncSession, resource: Resource, data: bytes, *, progress: Progress | None = None,
+                      actor: str = audit.SYSTEM, file_name: str | None = None) -> ImportReport:
     """Check and apply one file; raise :class:`ImportInvalid` (nothing written) on any problem.
 
     The caller commits on success and rolls back otherwise.
@@ -280,4 +296,4 @@ async def import_file(session: AsyncSession, resource: Resource, data: bytes, *,
     except ValueError as exc:
         raise ImportInvalid([RowError(row=1, column=None, message=str(exc))], 1) from None
     records, errors = parse_records(resource.create, (resource.key,), header, body)
-    return await _check_and_apply(session, resource, records, errors, progress)
+    return await _check_and_apply(session, resource, records, errors, progress, actor, hashlib.sha256(data).hexdigest(), file_name)

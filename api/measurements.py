@@ -5,13 +5,15 @@ metric), feeding the catalog's target rules. Upserted one at a time or imported 
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.errors import ValidationFailed
-from api.importing import ImportInvalid, chunks, parse_records, raise_if_errors, read_table
+from api.importing import ImportInvalid, chunks, parse_records, raise_if_errors, read_table, record_import
 from api.models_scoring import Measurement, Period
 from api.periods import catalog_of, check_assessed
 from api.schemas.registry import RowError
@@ -54,18 +56,28 @@ async def upsert(session: AsyncSession, period: Period, data: MeasurementUpsert,
     row = (await session.execute(select(Measurement).where(
         Measurement.period_code == period.code, Measurement.unit_code == data.unit_code, Measurement.metric == data.metric,
     ))).scalar_one_or_none()
+    new = {"value": data.value, "elapsed": data.elapsed, "source": data.source}
+    key = f"{period.code}:{data.unit_code}:{data.metric}"
     if row is None:
         row = Measurement(period_code=period.code, unit_code=data.unit_code, metric=data.metric)
         session.add(row)
+        audit.record(session, recorded_by, "measurement.created", "measurement", key, None, new)
+    else:
+        # The same values sent again by the same person change nothing worth an event.
+        audit.record_changes(session, recorded_by, "measurement.updated", "measurement", key,
+                             {"value": row.value, "elapsed": row.elapsed, "source": row.source, "recorded_by": row.recorded_by},
+                             {**new, "recorded_by": recorded_by})
     row.value, row.elapsed, row.source = data.value, data.elapsed, data.source
     row.recorded_by, row.recorded_at = recorded_by, utcnow()
     await session.flush()
     return row
 
 
-async def import_file(session: AsyncSession, period: Period, data: bytes, recorded_by: str) -> MeasurementImport:
+async def import_file(session: AsyncSession, period: Period, data: bytes, recorded_by: str,
+                      file_name: str | None = None) -> MeasurementImport:
     """Check every row, then upsert all of them; :class:`ImportInvalid` (nothing written) on
-    any problem. Columns: unit_code, metric, value, source and optionally elapsed."""
+    any problem. Columns: unit_code, metric, value, source and optionally elapsed. One audit
+    event records the import."""
     try:
         header, body = read_table(data)
     except ValueError as exc:
@@ -79,6 +91,8 @@ async def import_file(session: AsyncSession, period: Period, data: bytes, record
         errors += [RowError(row=checkable[n][0], column=field, message=message) for n, field, message in problems]
     raise_if_errors(errors)
     created, updated = await _apply(session, period, [v for _, v in records], recorded_by)
+    record_import(session, recorded_by, "measurement.imported", hashlib.sha256(data).hexdigest(), file_name,
+                  {"period_code": period.code, "rows": len(records), "created": created, "updated": updated})
     return MeasurementImport(period_code=period.code, rows=len(records), created=created, updated=updated)
 
 

@@ -61,6 +61,10 @@ async def create_period(session: AsyncSession, data: PeriodCreate, opened_by: st
                  scheme_version=scheme.version, unit_kind=data.unit_kind, parent_code=data.parent_code,
                  opened_by=opened_by)
     session.add(row)
+    audit.record(session, opened_by, "period.open", "period", data.code, None,
+                 {"status": "open", "name": data.name, "starts_on": data.starts_on, "ends_on": data.ends_on,
+                  "catalog": f"{catalog.code}@{catalog.version}", "scheme": f"{scheme.code}@{scheme.version}",
+                  "unit_kind": data.unit_kind, "parent_code": data.parent_code})
     await session.flush()
     return row
 

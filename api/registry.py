@@ -1,7 +1,9 @@
 """Registry persistence: create, update, read and list units, case files and inspectors.
 
 Shared by the HTTP controllers, the importer and the demo loader, so every path applies the
-same reference checks. Functions never commit; the caller owns the transaction.
+same reference checks. Single creations and updates are audited here (an import records one
+event for the whole file, in api.importing). Functions never commit; the caller owns the
+transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import msgspec
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.models import CaseFile, Inspector, Unit
 from api.paging import page_of
@@ -27,6 +30,7 @@ class Resource:
 
     kind: str
     noun: str
+    audit_type: str  # object_type and action prefix in the audit log
     model: type[Any]
     key: str
     out: type[msgspec.Struct]
@@ -38,13 +42,13 @@ class Resource:
         return getattr(self.model, self.key)
 
 
-UNITS = Resource("units", "unit", Unit, "code", schemas.Unit, schemas.UnitCreate, schemas.UnitUpdate, ("parent_code",))
+UNITS = Resource("units", "unit", "unit", Unit, "code", schemas.Unit, schemas.UnitCreate, schemas.UnitUpdate, ("parent_code",))
 CASE_FILES = Resource(
-    "case-files", "case file", CaseFile, "code", schemas.CaseFile, schemas.CaseFileCreate,
+    "case-files", "case file", "case_file", CaseFile, "code", schemas.CaseFile, schemas.CaseFileCreate,
     schemas.CaseFileUpdate, ("unit_code",),
 )
 INSPECTORS = Resource(
-    "inspectors", "inspector", Inspector, "username", schemas.Inspector, schemas.InspectorCreate,
+    "inspectors", "inspector", "inspector", Inspector, "username", schemas.Inspector, schemas.InspectorCreate,
     schemas.InspectorUpdate, ("home_unit",),
 )
 RESOURCES = {r.kind: r for r in (UNITS, CASE_FILES, INSPECTORS)}
@@ -105,7 +109,7 @@ async def _check_no_cycle(session: AsyncSession, code: str, parent_code: str | N
         parent_code = (await session.execute(select(Unit.parent_code).where(Unit.code == parent_code))).scalar_one_or_none()
 
 
-async def create(session: AsyncSession, resource: Resource, data: msgspec.Struct) -> Any:
+async def create(session: AsyncSession, resource: Resource, data: msgspec.Struct, actor: str = audit.SYSTEM) -> Any:
     values = msgspec.structs.asdict(data)
     key = values[resource.key]
     exists = (await session.execute(select(resource.key_column()).where(resource.key_column() == key))).first()
@@ -114,15 +118,19 @@ async def create(session: AsyncSession, resource: Resource, data: msgspec.Struct
     await _check_refs(session, resource, values)
     row = resource.model(**values)
     session.add(row)
+    audit.record(session, actor, f"{resource.audit_type}.created", resource.audit_type, key, None,
+                 {k: v for k, v in values.items() if k != resource.key and v is not None})
     await session.flush()
     return row
 
 
-async def update(session: AsyncSession, resource: Resource, row: Any, patch: msgspec.Struct) -> Any:
+async def update(session: AsyncSession, resource: Resource, row: Any, patch: msgspec.Struct, actor: str = audit.SYSTEM) -> Any:
     values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
     await _check_refs(session, resource, values)
     if resource is UNITS and "parent_code" in values:
         await _check_no_cycle(session, row.code, values["parent_code"])
+    audit.record_changes(session, actor, f"{resource.audit_type}.updated", resource.audit_type, getattr(row, resource.key),
+                         {name: getattr(row, name) for name in values}, values)
     for name, value in values.items():
         setattr(row, name, value)
     await session.flush()

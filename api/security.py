@@ -17,6 +17,7 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import audit
 from api.db import utcnow
 from api.errors import Forbidden, TooManyRequests
 from api.models import LoginThrottle, User
@@ -97,6 +98,9 @@ async def authenticate(
     if excess >= 0:
         lock = timedelta(seconds=settings.login_lockout_seconds) * (2 ** min(excess, 10))
         throttle.locked_until = now + min(lock, MAX_LOCKOUT)
+        # The caller is not authenticated: the lockout is the system's doing.
+        audit.record(session, audit.SYSTEM, "user.locked_out", "user", username, None,
+                     {"failures": throttle.failures, "locked_until": throttle.locked_until})
     return None
 
 

@@ -149,6 +149,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     first eligible chief's answer decides; with more, each eligible chief votes and the median
     of the votes decides once all are in (``scoring.committee_decision``). An appeal keeps the
     size in force when it was filed."""
+    audit_export_max_rows: Annotated[int, Meta(ge=1, le=1_000_000)] = 100_000
+    """``SPOTCHECK_AUDIT_EXPORT_MAX_ROWS``. Most events one audit export holds (built in
+    memory); a filter matching more is refused with a 422 asking for a narrower window."""
 
     ledger_key_file: str = ""
     """``SPOTCHECK_LEDGER_KEY_FILE``. Ed25519 key that signs ledger checkpoints; empty means

@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import func, select
 
+from api import audit
 from api.controllers.params import IntId, Limit, Offset
 from api.deps import DB
 from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -64,14 +65,19 @@ class ConflictController(Controller):
         row = DeclaredConflict(inspector=data.inspector, unit_code=data.unit_code, reason=data.reason,
                                declared_by=request.user.username)
         db.add(row)
+        await db.flush()
+        audit.record(db, request.user.username, "conflict.declared", "conflict", row.id, None,
+                     {"inspector": data.inspector, "unit_code": data.unit_code, "reason": data.reason})
         await db.commit()
         return _out(row)
 
     @delete("/{conflict_id:int}", operation_id="withdrawConflict", guards=[requires("admin", "chief")],
             summary="Withdraw a declared conflict")
-    async def withdraw(self, conflict_id: IntId, db: DB) -> None:
+    async def withdraw(self, request: Req, conflict_id: IntId, db: DB) -> None:
         row = await db.get(DeclaredConflict, conflict_id)
         if row is None:
             raise NotFound("No such conflict.", details={"conflict_id": conflict_id})
+        audit.record(db, request.user.username, "conflict.withdrawn", "conflict", row.id,
+                     {"inspector": row.inspector, "unit_code": row.unit_code, "reason": row.reason}, None)
         await db.delete(row)
         await db.commit()

@@ -16,6 +16,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy import func, select
 
+from api import audit
 from api.controllers.params import Limit, Offset
 from api.db import utcnow
 from api.deps import DB
@@ -89,5 +90,7 @@ class DrawController(Controller):
         row = await _draw(db, request.user, draw_id)
         if row.published_at is None:
             row.published_at = utcnow()
+            audit.record(db, request.user.username, "draw.published", "draw", row.id, {"published_at": None},
+                         {"published_at": row.published_at})
             await db.commit()
         return await _out(db, row)

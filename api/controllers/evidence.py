@@ -193,7 +193,7 @@ def make_evidence_controller(max_bytes: int) -> type[Controller]:
         async def recompute(self, request: Req, evidence_id: FromPath[uuid.UUID], db: DB,
                             evidence_runtime: Runtime) -> EvidenceOut:
             row = await get_evidence(db, request.user, evidence_id)
-            await recompute_flags(db, evidence_runtime, row)
+            await recompute_flags(db, evidence_runtime, row, request.user.username)
             await db.commit()
             return await evidence_out(db, row)
 

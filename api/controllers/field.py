@@ -85,7 +85,7 @@ class FindingController(Controller):
           description="201 when stored, 200 when the same id and body were stored before, 409 when the id is used by another finding.")
     async def create(self, request: Req, data: JSONBody[FindingCreate]) -> Response[FindingOut]:
         outcome = await request.app.state.writer.submit("finding", FindingOp(request.user, data))
-        await review_photos(request.app.state, [outcome[0]] if outcome[1] else [])
+        await review_photos(request.app.state, request.user, [outcome[0]] if outcome[1] else [])
         return _created(outcome)
 
     @get("/", operation_id="listFindings", guards=[READERS], summary="Findings the caller may see")
@@ -107,7 +107,7 @@ class FindingController(Controller):
     async def update(self, request: Req, finding_id: FromPath[uuid.UUID], data: JSONBody[FindingUpdate]) -> FindingOut:
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         finding = await request.app.state.writer.submit("edit", EditOp(request.user, finding_id, changes))
-        await review_photos(request.app.state, [finding])
+        await review_photos(request.app.state, request.user, [finding])
         return finding
 
 
@@ -134,7 +134,7 @@ class CheckInController(Controller):
         return await get_task(db, request.user, task_id)
 
 
-async def review_photos(state: Any, findings: Sequence[FindingOut]) -> None:
+async def review_photos(state: Any, p: Principal, findings: Sequence[FindingOut]) -> None:
     """Re-check the photos a finding cites against the visit as checked in (reuse, capture
     time inside the visit, distance): the flags the chief sees. Flags inform, never block,
     so a failure here is logged and the stored finding stands."""
@@ -144,7 +144,7 @@ async def review_photos(state: Any, findings: Sequence[FindingOut]) -> None:
     try:
         async with state.sessionmaker() as session:
             for row in (await session.execute(select(Evidence).where(Evidence.id.in_(ids)))).scalars():
-                await recompute_flags(session, state.evidence_runtime, row)
+                await recompute_flags(session, state.evidence_runtime, row, p.username)
             await session.commit()
     except Exception:  # advisory work after the commit: the answer must not fail for it
         log.exception("could not re-check the photos of %d finding(s)", len(findings))
@@ -187,7 +187,7 @@ class SyncController(Controller):
             for (index, _), outcome in zip(items, outcomes):
                 results[index] = _result(index, kind, outcome)
             if kind == "finding":
-                await review_photos(request.app.state, [o[0] for o in outcomes if isinstance(o, tuple) and o[1]])
+                await review_photos(request.app.state, request.user, [o[0] for o in outcomes if isinstance(o, tuple) and o[1]])
         return SyncResponse(server_time=utcnow(), results=[r for r in results if r is not None])
 
 

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK
 
+from api.controllers.params import FileName
 from api.deps import DB
 from api.importing import commit_import, import_file
 from api.registry import RESOURCES
 from api.schemas.registry import ImportReport
-from api.security import requires
+from api.security import Principal, requires
 
 __all__ = ["make_import_controller"]
 
@@ -37,7 +38,8 @@ def make_import_controller(max_bytes: int) -> type[Controller]:
                 "column and message."
             ),
         )
-        async def import_registry(self, kind: FromPath[Literal["units", "case-files", "inspectors"]], body: RawBody, db: DB) -> ImportReport:
-            return await commit_import(db, import_file(db, RESOURCES[kind], body))
+        async def import_registry(self, request: Request[Principal, Any, Any], kind: FromPath[Literal["units", "case-files", "inspectors"]],
+                                  body: RawBody, db: DB, file_name: FileName = None) -> ImportReport:
+            return await commit_import(db, import_file(db, RESOURCES[kind], body, actor=request.user.username, file_name=file_name))
 
     return ImportController

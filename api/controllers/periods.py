@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from api import measurements, periods
-from api.controllers.params import Limit, Offset
+from api.controllers.params import FileName, Limit, Offset
 from api.deps import DB
 from api.importing import commit_import
 from api.models_scoring import Measurement, Period
@@ -123,8 +123,9 @@ def make_period_controller(import_max_bytes: int) -> type[Controller]:
                 "problem: row (header = 1), column and message."
             ),
         )
-        async def import_measurements(self, request: Req, code: FromPath[str], body: RawBody, db: DB) -> MeasurementImport:
+        async def import_measurements(self, request: Req, code: FromPath[str], body: RawBody, db: DB,
+                                      file_name: FileName = None) -> MeasurementImport:
             period = await periods.open_period(db, code)
-            return await commit_import(db, measurements.import_file(db, period, body, request.user.username))
+            return await commit_import(db, measurements.import_file(db, period, body, request.user.username, file_name))
 
     return PeriodController

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import func, select
 
+from api import audit
 from api.controllers.params import Limit, Offset
 from api.deps import DB
 from api.drawing import POPULATION_FIELDS, draw_summary, execute_draw
@@ -92,6 +93,9 @@ class PlanController(Controller):
         plan = Plan(id=uuid.uuid4(), status="draft", created_by=request.user.username, **values)
         _check_window(plan)
         db.add(plan)
+        # A seed commitment given here is the published promise the draw must keep.
+        audit.record(db, request.user.username, "plan.created", "plan", plan.id, None,
+                     {"status": "draft", **{k: v for k, v in values.items() if v is not None}})
         await db.commit()
         return plan_out(plan)
 
@@ -108,7 +112,8 @@ class PlanController(Controller):
         return plan_out(await plan_row(db, plan_id))
 
     @patch("/{plan_id:uuid}", operation_id="updatePlan", summary="Edit a plan while it is a draft")
-    async def update(self, plan_id: FromPath[uuid.UUID], data: JSONBody[PlanUpdate], db: DB) -> PlanOut:
+    async def update(self, request: Request[Principal, Any, Any], plan_id: FromPath[uuid.UUID], data: JSONBody[PlanUpdate],
+                     db: DB) -> PlanOut:
         plan = await plan_row(db, plan_id, for_update=True)
         if plan.status != "draft":
             raise Conflict("A drawn plan cannot change.", code="PLAN_ALREADY_DRAWN", details={"plan_id": str(plan_id)})
@@ -123,9 +128,11 @@ class PlanController(Controller):
                 raise Conflict("The seed commitment is already published and cannot change.",
                                code="COMMITMENT_FIXED", details={"seed_commitment": plan.seed_commitment})
             values["seed_commitment"] = new
+        old = {key: getattr(plan, key) for key in values}
         for key, value in values.items():
             setattr(plan, key, value)
         _check_window(plan)
+        audit.record_changes(db, request.user.username, "plan.updated", "plan", plan.id, old, values)
         await db.commit()
         return plan_out(plan)
 

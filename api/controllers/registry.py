@@ -73,14 +73,14 @@ class UnitController(Controller):
         return registry.to_out(registry.UNITS, await registry.get(db, registry.UNITS, code, scope=unit_scope(request.user)))
 
     @post("/", operation_id="createUnit", guards=[EDITORS], summary="Create a unit")
-    async def create(self, data: JSONBody[s.UnitCreate], db: DB) -> s.Unit:
-        row = await registry.create(db, registry.UNITS, data)
+    async def create(self, request: Req, data: JSONBody[s.UnitCreate], db: DB) -> s.Unit:
+        row = await registry.create(db, registry.UNITS, data, request.user.username)
         await db.commit()
         return registry.to_out(registry.UNITS, row)
 
     @patch("/{code:str}", operation_id="updateUnit", guards=[EDITORS], summary="Update a unit")
-    async def update(self, code: FromPath[str], data: JSONBody[s.UnitUpdate], db: DB) -> s.Unit:
-        row = await registry.update(db, registry.UNITS, await registry.get(db, registry.UNITS, code), data)
+    async def update(self, request: Req, code: FromPath[str], data: JSONBody[s.UnitUpdate], db: DB) -> s.Unit:
+        row = await registry.update(db, registry.UNITS, await registry.get(db, registry.UNITS, code), data, request.user.username)
         await db.commit()
         return registry.to_out(registry.UNITS, row)
 
@@ -112,14 +112,14 @@ class CaseFileController(Controller):
         return registry.to_out(registry.CASE_FILES, row)
 
     @post("/", operation_id="createCaseFile", guards=[EDITORS], summary="Create a case file")
-    async def create(self, data: JSONBody[s.CaseFileCreate], db: DB) -> s.CaseFile:
-        row = await registry.create(db, registry.CASE_FILES, data)
+    async def create(self, request: Req, data: JSONBody[s.CaseFileCreate], db: DB) -> s.CaseFile:
+        row = await registry.create(db, registry.CASE_FILES, data, request.user.username)
         await db.commit()
         return registry.to_out(registry.CASE_FILES, row)
 
     @patch("/{code:str}", operation_id="updateCaseFile", guards=[EDITORS], summary="Update a case file")
-    async def update(self, code: FromPath[str], data: JSONBody[s.CaseFileUpdate], db: DB) -> s.CaseFile:
-        row = await registry.update(db, registry.CASE_FILES, await registry.get(db, registry.CASE_FILES, code), data)
+    async def update(self, request: Req, code: FromPath[str], data: JSONBody[s.CaseFileUpdate], db: DB) -> s.CaseFile:
+        row = await registry.update(db, registry.CASE_FILES, await registry.get(db, registry.CASE_FILES, code), data, request.user.username)
         await db.commit()
         return registry.to_out(registry.CASE_FILES, row)
 
@@ -150,13 +150,13 @@ class InspectorController(Controller):
         return registry.to_out(registry.INSPECTORS, row)
 
     @post("/", operation_id="createInspector", guards=[EDITORS], summary="Create an inspector")
-    async def create(self, data: JSONBody[s.InspectorCreate], db: DB) -> s.Inspector:
-        row = await registry.create(db, registry.INSPECTORS, data)
+    async def create(self, request: Req, data: JSONBody[s.InspectorCreate], db: DB) -> s.Inspector:
+        row = await registry.create(db, registry.INSPECTORS, data, request.user.username)
         await db.commit()
         return registry.to_out(registry.INSPECTORS, row)
 
     @patch("/{username:str}", operation_id="updateInspector", guards=[EDITORS], summary="Update an inspector")
-    async def update(self, username: FromPath[str], data: JSONBody[s.InspectorUpdate], db: DB) -> s.Inspector:
-        row = await registry.update(db, registry.INSPECTORS, await registry.get(db, registry.INSPECTORS, username), data)
+    async def update(self, request: Req, username: FromPath[str], data: JSONBody[s.InspectorUpdate], db: DB) -> s.Inspector:
+        row = await registry.update(db, registry.INSPECTORS, await registry.get(db, registry.INSPECTORS, username), data, request.user.username)
         await db.commit()
         return registry.to_out(registry.INSPECTORS, row)

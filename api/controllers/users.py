@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from typing import Any
+
+from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import func, select
@@ -11,7 +13,7 @@ from api.accounts import create_user, get_user, update_user, user_out
 from api.models import User
 from api.schemas.auth import Role, UserCreate, UserOut, UserUpdate
 from api.schemas.common import Page
-from api.security import requires
+from api.security import Principal, requires
 
 __all__ = ["UserController"]
 
@@ -35,8 +37,8 @@ class UserController(Controller):
         return Page(items=[user_out(u) for u in rows], total=total, limit=limit, offset=offset)
 
     @post("/", operation_id="createUser", summary="Create an account")
-    async def create(self, data: JSONBody[UserCreate], db: DB) -> UserOut:
-        user = await create_user(db, data)
+    async def create(self, request: Request[Principal, Any, Any], data: JSONBody[UserCreate], db: DB) -> UserOut:
+        user = await create_user(db, data, request.user.username)
         await db.commit()
         return user_out(user)
 
@@ -45,8 +47,9 @@ class UserController(Controller):
         return user_out(await get_user(db, username))
 
     @patch("/{username:str}", operation_id="updateUser", summary="Change role, unit, password or active flag")
-    async def update(self, username: FromPath[str], data: JSONBody[UserUpdate], db: DB, state: State) -> UserOut:
-        user = await update_user(db, await get_user(db, username), data)
+    async def update(self, request: Request[Principal, Any, Any], username: FromPath[str], data: JSONBody[UserUpdate], db: DB,
+                     state: State) -> UserOut:
+        user = await update_user(db, await get_user(db, username), data, request.user.username)
         await db.commit()
         state.principals.evict(user.id)
         return user_out(user)

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from api import demo_data
 from api.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.support.api import assert_error
 from tests.support.evidence import photo, upload
-from tests.support.field import field_setup, finding_body, now
+from tests.support.field import field_setup, finding_body, now, unit_position
 
 VISIT_RULE = "inspection.window_conduct"
 
@@ -25,11 +24,6 @@ def settings(database_url, tmp_path):
 @pytest.fixture
 async def field(app, db, client):
     return await field_setup(app, db, client)
-
-
-def unit_position(code: str) -> tuple[float, float]:
-    unit = next(u for u in demo_data.generate().units if u["code"] == code)
-    return unit["lat"], unit["lon"]
 
 
 async def test_cited_photos_are_checked_against_the_checked_in_visit(client, field):

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, insert, select
 
-from api.group_commit import GroupCommit
+from api.group_commit import GroupCommit, Journaled
 from api.models import LoginThrottle
 
 
@@ -82,3 +82,41 @@ async def test_stop_finishes_the_queue(db, engine):
     assert all(p.done() for p in pending) and len(await stored(db)) == 50
     with pytest.raises(RuntimeError):
         await gc.submit("names", "late")
+
+
+def journaled_names(connection, names):
+    """insert_names, each stored name journaled as a row "j-<name>" (what audit events are)."""
+    return [r if isinstance(r, Exception) else Journaled(r, [{"username": f"j-{n}", "failures": 0}])
+            for n, r in zip(names, insert_names(connection, names))]
+
+
+async def test_journal_rows_are_written_once_per_batch_with_the_batch(db, engine):
+    calls: list[int] = []
+
+    def journal(connection, rows):
+        calls.append(len(rows))
+        connection.execute(insert(LoginThrottle), rows)
+
+    gc = GroupCommit(engine, {"names": journaled_names}, max_batch=16, journal=journal)
+    await gc.start()
+    try:
+        names = [f"n{i:02d}" for i in range(40)]
+        assert await asyncio.gather(*(gc.submit("names", n) for n in names)) == [n.upper() for n in names]
+        assert len(calls) == gc.batches and sum(calls) == 40  # one write per batch, holding all its rows
+        # A broken batch is rolled back with its journal rows; each operation is retried alone.
+        results = await asyncio.gather(*(gc.submit("names", n) for n in ["k1", "boom", "bad1", "k2"]), return_exceptions=True)
+        assert results[0] == "K1" and results[3] == "K2"
+    finally:
+        await gc.stop()
+    assert await stored(db) == {*names, *(f"j-{n}" for n in names), "k1", "k2", "j-k1", "j-k2"}
+
+
+async def test_journal_rows_without_a_journal_fail_the_batch(db, engine):
+    gc = GroupCommit(engine, {"names": journaled_names})
+    await gc.start()
+    try:
+        with pytest.raises(RuntimeError, match="no journal"):
+            await gc.submit("names", "lost")
+    finally:
+        await gc.stop()
+    assert await stored(db) == set()

@@ -185,6 +185,7 @@ ROWS = [
     Row("decideAppeal", "POST", "/api/v1/appeals/{appeal}/decision", "403 403 403 403 403 403 401",
         json={"outcome": "uphold", "reason": "证据充分"}),
     Row("listAudit", "GET", "/api/v1/audit", "200 200 403 403 403 403 401"),
+    Row("exportAudit", "GET", "/api/v1/audit/export?format=csv", "200 200 403 403 403 403 401"),
     # The ledger: checkpoints and proofs are public to signed-in users, entries to staff.
     Row("getLedgerKey", "GET", "/api/v1/ledger/key", "200 200 200 200 200 200 401"),
     Row("getLedgerCheckpoint", "GET", "/api/v1/ledger/checkpoint", "200 200 200 200 200 200 401"),

@@ -37,6 +37,12 @@ class Field:
         return next(h for name, h in self.inspectors.items() if name not in task["team"])
 
 
+def unit_position(code: str) -> tuple[float, float]:
+    """Where a demo unit is (lat, lon)."""
+    unit = next(u for u in demo_data.generate().units if u["code"] == code)
+    return unit["lat"], unit["lon"]
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
