@@ -42,7 +42,9 @@ from api.controllers.users import UserController
 from api.db import make_engine, make_sessionmaker
 from api.deps import provide_runtime, provide_session, provide_settings
 from api.errors import exception_handlers
+from api.bodies import body_timeout_middleware
 from api.field_facts import FieldFacts
+from api.headers import make_security_headers
 from api.field_ops import FieldWriter
 from api.group_commit import GroupCommit
 from api.evidence_runtime import EvidenceRuntime
@@ -116,8 +118,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False),
                       "evidence_runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=exception_handlers,
-        middleware=[request_id_middleware],
-        before_send=[_ensure_request_id],
+        middleware=[request_id_middleware, body_timeout_middleware(settings.body_idle_seconds)],
+        before_send=[_ensure_request_id, make_security_headers(settings)],
         on_app_init=[jwt_auth.on_app_init, _request_id_outermost],
         lifespan=[database, evidence],
         state=State({"settings": settings, "jwt_auth": jwt_auth, "principals": principals}),

@@ -8,11 +8,14 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "JSONType", "UTCDateTime", "make_engine", "make_sessionmaker", "sqlite_pragmas", "utcnow"]
+__all__ = ["Base", "JSONType", "UTCDateTime", "database_unavailable", "make_engine", "make_sessionmaker",
+           "sqlite_pragmas", "utcnow"]
 
 # Stable constraint names keep Alembic autogenerate and both dialects in step.
 NAMING_CONVENTION = {
@@ -85,3 +88,22 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# SQLSTATEs that mean "the server cannot serve now", not "this statement is wrong": class 08
+# (connection exceptions), 57P01-57P03 (shut down by an admin, after a crash, or "the
+# database system is starting up / shutting down"), 53300 (too many connections).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach for the moment (answer 503, retry),
+    as opposed to a statement it refused."""
+    if isinstance(exc, (PoolTimeout, ConnectionError)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)

@@ -3,11 +3,17 @@
 Layout under ``root``: ``ab/cd/<sha256>`` for blobs and ``.tmp/`` for writes in
 progress. The temporary folder lives inside ``root`` so that the final
 ``rename`` never crosses a filesystem boundary and is therefore atomic.
+
+A writer holds an exclusive ``flock`` on its temporary file for its whole life. The
+kernel drops the lock when the process dies, however it dies (SIGKILL, OOM), so a
+temporary file nobody holds is the leftover of a crashed write and can be deleted at
+once, while other processes sharing the folder go on writing theirs.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
 import time
@@ -65,6 +71,8 @@ class _LocalWriter(HashingWriter):
         except OSError as exc:
             raise _storage_error(exc, "creating a temporary file") from exc
         self._tmp = Path(tmp)
+        # Marks the file as in use (see the module docstring); a fresh file is never contended.
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def _put(self, view: memoryview) -> None:
         try:
@@ -79,6 +87,8 @@ class _LocalWriter(HashingWriter):
         try:
             if final.is_file() and final.stat().st_size == self._size:
                 self._discard()  # identical bytes already stored: keep one copy
+                # In use again: an orphan sweep (which spares recent files) must not take it.
+                os.utime(final)
                 return False
             # A same-named file of another size is damaged; the rename below heals it.
             os.fchmod(self._fd, 0o444)
@@ -176,16 +186,25 @@ class LocalBlobStore:
         """Writes in progress or left by a crashed process."""
         return sorted((self.root / _TMP_DIR).iterdir())
 
-    def purge_temporary(self, older_than: float = 3600.0) -> int:
-        """Remove temporary files older than ``older_than`` seconds (leftovers of
-        crashed processes; a live writer never idles that long). Return the count."""
-        cutoff = time.time() - older_than
+    def purge_temporary(self) -> int:
+        """Remove the temporary files of writes no live process holds (leftovers of a crash)
+        and return their count; writes in progress, in any process, are left alone."""
         removed = 0
         for path in self.temporary_files():
             try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
+                fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
                 continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer
+            else:
+                try:
+                    path.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+            finally:
+                os.close(fd)
         return removed
