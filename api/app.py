@@ -62,7 +62,8 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+        engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size,
+                             timeout=settings.db_timeout_seconds)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.field_writer = FieldWriter(settings, FieldFacts())

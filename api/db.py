@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timezone
 from typing import Any
 
@@ -71,8 +72,14 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create the async engine for ``url`` with the pragmas/pool each backend needs."""
+def make_engine(url: str, *, pool_size: int = 10, timeout: float = 10.0) -> AsyncEngine:
+    """Create the async engine for ``url`` with the pragmas/pool each backend needs.
+
+    On PostgreSQL, ``timeout`` bounds both opening a connection (a server that accepts but
+    never answers, a black-holed host) and waiting for a free one from the pool, so that a
+    request meets a 503 instead of hanging while the database is away. Every connection is
+    pinged when taken from the pool: one cut by a database restart is replaced, not used.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15})
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
@@ -83,6 +90,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        pool_timeout=timeout,
+        connect_args={"timeout": timeout},
     )
 
 
@@ -99,7 +108,9 @@ _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database is out of reach for the moment (answer 503, retry),
     as opposed to a statement it refused."""
-    if isinstance(exc, (PoolTimeout, ConnectionError)):
+    # Raw socket errors escape SQLAlchemy when a connection cannot even be opened: refused,
+    # reset, the host name not resolving (gaierror), no answer within the connect timeout.
+    if isinstance(exc, (PoolTimeout, ConnectionError, socket.gaierror, TimeoutError)):
         return True
     if not isinstance(exc, DBAPIError):
         return False

@@ -15,7 +15,6 @@ import sampling
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.bodies import body_timed_out
 from api.db import database_unavailable
@@ -313,8 +312,6 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,
     DataError: _data_handler,
-    PoolTimeout: _unavailable_handler,
-    ConnectionError: _unavailable_handler,
     DBAPIError: _dbapi_handler,
     Exception: _internal_handler,
 }

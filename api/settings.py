@@ -86,6 +86,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_size: int = 10
     """``SPOTCHECK_DB_POOL_SIZE``. Connections per worker (PostgreSQL)."""
 
+    db_timeout_seconds: Annotated[float, Meta(gt=0)] = 10.0
+    """``SPOTCHECK_DB_TIMEOUT_SECONDS``. Longest wait (PostgreSQL) to open a connection or to
+    get one from the pool; past it the request is answered 503 with Retry-After."""
+
     log_level: str = "INFO"
     """``SPOTCHECK_LOG_LEVEL``. Python logging level of the JSON logs."""
 
