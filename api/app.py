@@ -39,10 +39,10 @@ from api.controllers.reviews import DecisionController, ReviewController
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
 from api.controllers.scores import ScoreController
 from api.controllers.users import UserController
+from api.bodies import body_timeout_middleware
 from api.db import make_engine, make_sessionmaker
 from api.deps import provide_runtime, provide_session, provide_settings
 from api.errors import exception_handlers
-from api.bodies import body_timeout_middleware
 from api.field_facts import FieldFacts
 from api.headers import make_security_headers
 from api.field_ops import FieldWriter

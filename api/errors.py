@@ -14,7 +14,7 @@ import msgspec
 import sampling
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from api.bodies import body_timed_out
 from api.db import database_unavailable
@@ -254,10 +254,6 @@ def _unavailable_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
     return _respond(503, body, {"Retry-After": "5"})
 
 
-def _dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    return _internal_handler(request, exc)
-
-
 # Domain errors of the pure libraries: status by class (first match; subclasses first),
 # code from the library's own code unless renamed below.
 DOMAIN_STATUS: dict[type[Exception], int] = {
@@ -294,6 +290,7 @@ def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Database errors land here too: the ones meaning "out of reach for now" are a 503.
     if database_unavailable(exc):
         return _unavailable_handler(request, exc)
     # The trace goes to the log, never to the client.
@@ -312,6 +309,5 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,
     DataError: _data_handler,
-    DBAPIError: _dbapi_handler,
     Exception: _internal_handler,
 }

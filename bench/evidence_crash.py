@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from bench.fault_clients import Fleet, Photo  # noqa: E402
 from bench.field_load import prepare  # noqa: E402
 from tests.evidence.images import encode, scene  # noqa: E402
 from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
-from tests.support.faults import StoreAudit, audit_store  # noqa: E402
+from tests.support.faults import StoreAudit, audit_store, half_sent  # noqa: E402
 from tests.support.server import LiveServer, kill_server, restart_server, start_server, stop_server  # noqa: E402
 
 
@@ -56,15 +55,6 @@ class CrashRun:
         return (not tally.unclean and len(tally.findings) == self.stored_findings == self.findings
                 and len(tally.evidence) == self.photos and self.audit is not None and self.audit.clean
                 and self.audit.photos == self.photos and bool(self.ledger and self.ledger["ok"]))
-
-
-def _half_sent(server: LiveServer, method: str, path: str, headers: dict[str, str], body: bytes) -> socket.socket:
-    port = int(server.url.rsplit(":", 1)[1])
-    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Content-Length: {len(body)}",
-             *(f"{k}: {v}" for k, v in headers.items())]
-    conn = socket.create_connection(("127.0.0.1", port), timeout=30)
-    conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[: len(body) // 2])
-    return conn
 
 
 def _temporary_files(server: LiveServer) -> int:
@@ -98,8 +88,8 @@ def run_evidence_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *,
             async with httpx.AsyncClient(base_url=server.url) as client:
                 created = await client.post("/api/v1/uploads", headers={**auth, "Tus-Resumable": "1.0.0",
                                                                          "Upload-Length": str(len(body))})
-            held = [_half_sent(server, "POST", "/api/v1/evidence", auth, body),
-                    _half_sent(server, "PATCH", created.headers["location"], {
+            held = [half_sent(server.url, "POST", "/api/v1/evidence", auth, body),
+                    half_sent(server.url, "PATCH", created.headers["location"], {
                         **auth, "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
                         "Content-Type": "application/offset+octet-stream"}, body)]
             deadline = time.monotonic() + 10

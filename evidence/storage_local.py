@@ -16,7 +16,6 @@ import errno
 import fcntl
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -71,7 +70,9 @@ class _LocalWriter(HashingWriter):
         except OSError as exc:
             raise _storage_error(exc, "creating a temporary file") from exc
         self._tmp = Path(tmp)
-        # Marks the file as in use (see the module docstring); a fresh file is never contended.
+        # Marks the file as in use (see the module docstring). A purge running in another
+        # process in the instant between creation and lock could take the file; the write
+        # would then fail at commit (a StorageError the client retries), never half-succeed.
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def _put(self, view: memoryview) -> None:
@@ -87,8 +88,6 @@ class _LocalWriter(HashingWriter):
         try:
             if final.is_file() and final.stat().st_size == self._size:
                 self._discard()  # identical bytes already stored: keep one copy
-                # In use again: an orphan sweep (which spares recent files) must not take it.
-                os.utime(final)
                 return False
             # A same-named file of another size is damaged; the rename below heals it.
             os.fchmod(self._fd, 0o444)

@@ -9,7 +9,6 @@ import socket
 import time
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.evidence.images import encode, scene
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.evidence import stored_files
+from tests.support.faults import half_sent
 from tests.support.server import LiveServer, start_server, stop_server
 
 IDLE_SECONDS = 2
@@ -68,16 +68,6 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
             return False
         time.sleep(0.1)
     return True
-
-
-def half_sent(url: str, method: str, path: str, headers: dict[str, str], body: bytes) -> socket.socket:
-    """A connection that announced ``body`` and sent only its first half."""
-    address = urlsplit(url)
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {address.netloc}", f"Content-Length: {len(body)}",
-             *(f"{k}: {v}" for k, v in headers.items())]
-    conn = socket.create_connection((address.hostname, address.port), timeout=30)
-    conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[: len(body) // 2])
-    return conn
 
 
 def read_status(conn: socket.socket) -> tuple[int, bytes]:

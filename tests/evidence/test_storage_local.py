@@ -189,13 +189,6 @@ def test_purge_removes_the_leftovers_of_dead_writers_only(store, tmp_path):
     assert store.read(blob.sha256) == b"live upload goes on" and store.temporary_files() == []
 
 
-def test_storing_identical_bytes_again_marks_the_blob_as_recently_used(store):
-    blob = put_bytes(store, b"shared bytes")
-    os.utime(store.path(blob.sha256), (0, 0))
-    assert not put_bytes(store, b"shared bytes").created
-    assert store.path(blob.sha256).stat().st_mtime > 1e9
-
-
 def test_disk_full_surfaces_as_storage_full_and_keeps_nothing(tmp_path):
     # A real ENOSPC: a 1 MiB tmpfs mounted in a private mount namespace.
     script = textwrap.dedent(

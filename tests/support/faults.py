@@ -4,8 +4,10 @@ straight from the server's database and evidence folder."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -14,7 +16,7 @@ from api.models_evidence import Evidence, UploadPart
 from evidence.storage_local import LocalBlobStore
 from tests.support.server import LiveServer
 
-__all__ = ["StoreAudit", "audit_store", "server_database_url"]
+__all__ = ["StoreAudit", "audit_store", "half_sent", "server_database_url"]
 
 
 def server_database_url(server: LiveServer) -> str:
@@ -60,3 +62,14 @@ def audit_store(server: LiveServer) -> StoreAudit:
     temporary = [str(p) for p in store.temporary_files() + staging.temporary_files()]
     return StoreAudit(photos=photos, missing=sorted(blobs - stored), orphans=sorted(stored - blobs),
                       staged_orphans=sorted(staged - parts), temporary=temporary)
+
+
+def half_sent(base_url: str, method: str, path: str, headers: dict[str, str], body: bytes) -> socket.socket:
+    """A raw connection that announced ``body`` and sent only its first half; the caller
+    closes it (a dropped client) or leaves it open (a stalled one)."""
+    address = urlsplit(base_url)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {address.netloc}", f"Content-Length: {len(body)}",
+             *(f"{k}: {v}" for k, v in headers.items())]
+    conn = socket.create_connection((address.hostname, address.port), timeout=30)
+    conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body[: len(body) // 2])
+    return conn
