@@ -41,10 +41,12 @@ from api.controllers.register import RegisterController
 from api.controllers.registry import CaseFileController, InspectorController, UnitController
 from api.controllers.scores import ScoreController
 from api.controllers.users import UserController
+from api.bodies import body_timeout_middleware
 from api.db import make_engine, make_sessionmaker
 from api.deps import provide_runtime, provide_session, provide_settings
 from api.errors import exception_handlers
 from api.field_facts import FieldFacts
+from api.headers import make_security_headers
 from api.field_ops import FieldWriter
 from api.group_commit import GroupCommit
 from api.evidence_runtime import EvidenceRuntime
@@ -66,7 +68,8 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+        engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size,
+                             timeout=settings.db_timeout_seconds)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.field_writer = FieldWriter(settings, FieldFacts())
@@ -125,8 +128,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False),
                       "evidence_runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=exception_handlers,
-        middleware=[request_id_middleware],
-        before_send=[_ensure_request_id],
+        middleware=[request_id_middleware, body_timeout_middleware(settings.body_idle_seconds)],
+        before_send=[_ensure_request_id, make_security_headers(settings)],
         on_app_init=[jwt_auth.on_app_init, _request_id_outermost],
         lifespan=[database, evidence],
         state=State({"settings": settings, "jwt_auth": jwt_auth, "principals": principals}),

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "JSONType", "UTCDateTime", "make_engine", "make_sessionmaker", "sqlite_pragmas", "utcnow"]
+__all__ = ["Base", "JSONType", "UTCDateTime", "database_unavailable", "make_engine", "make_sessionmaker",
+           "sqlite_pragmas", "utcnow"]
 
 # Stable constraint names keep Alembic autogenerate and both dialects in step.
 NAMING_CONVENTION = {
@@ -68,8 +72,14 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create the async engine for ``url`` with the pragmas/pool each backend needs."""
+def make_engine(url: str, *, pool_size: int = 10, timeout: float = 10.0) -> AsyncEngine:
+    """Create the async engine for ``url`` with the pragmas/pool each backend needs.
+
+    On PostgreSQL, ``timeout`` bounds both opening a connection (a server that accepts but
+    never answers, a black-holed host) and waiting for a free one from the pool, so that a
+    request meets a 503 instead of hanging while the database is away. Every connection is
+    pinged when taken from the pool: one cut by a database restart is replaced, not used.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15})
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
@@ -80,8 +90,31 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        pool_timeout=timeout,
+        connect_args={"timeout": timeout},
     )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# SQLSTATEs that mean "the server cannot serve now", not "this statement is wrong": class 08
+# (connection exceptions), 57P01-57P03 (shut down by an admin, after a crash, or "the
+# database system is starting up / shutting down"), 53300 (too many connections).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach for the moment (answer 503, retry),
+    as opposed to a statement it refused."""
+    # Raw socket errors escape SQLAlchemy when a connection cannot even be opened: refused,
+    # reset, the host name not resolving (gaierror), no answer within the connect timeout.
+    if isinstance(exc, (PoolTimeout, ConnectionError, socket.gaierror, TimeoutError)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)

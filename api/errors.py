@@ -14,9 +14,10 @@ import msgspec
 import sampling
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError, IntegrityError
 
+from api.bodies import body_timed_out
+from api.db import database_unavailable
 from scoring import CatalogError, InputError, SchemeError
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PreconditionFailed",
+    "RequestTimeout",
     "TooManyRequests",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -91,6 +93,11 @@ class NotFound(ApiError):
     code = "NOT_FOUND"
 
 
+class RequestTimeout(ApiError):
+    status_code = 408
+    code = "REQUEST_TIMEOUT"
+
+
 class Conflict(ApiError):
     status_code = 409
     code = "CONFLICT"
@@ -128,6 +135,7 @@ HTTP_CODES: dict[int, tuple[str, str]] = {
     403: ("FORBIDDEN", "Your role may not do this."),
     404: ("NOT_FOUND", "No such resource."),
     405: ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
+    408: ("REQUEST_TIMEOUT", "The request took too long to arrive."),
     413: ("PAYLOAD_TOO_LARGE", "The request body is too large."),
     415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported content type."),
     429: ("TOO_MANY_REQUESTS", "Too many requests; retry later."),
@@ -185,8 +193,21 @@ def _caused_by_decoding(exc: BaseException) -> bool:
     return False
 
 
-def _http_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+DISCONNECTED = "client disconnected prematurely"
+"""Litestar's detail when the body ends in a disconnect (api.bodies fakes one for a stall)."""
+
+
+def interrupted_body(request: Request[Any, Any, Any]) -> ApiError:
+    """The error for a body cut off mid-way: 408 if it stalled, else 400 (nobody is listening)."""
+    if body_timed_out(request.scope):
+        return RequestTimeout("The request body stalled; send it again.", code="REQUEST_TIMEOUT")
+    return BadRequest("The request body was interrupted before it was complete.", code="UPLOAD_INTERRUPTED")
+
+
+def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if status == 500 and exc.detail == DISCONNECTED:  # the client's doing, not a server error
+        return _api_error_handler(request, interrupted_body(request))
     if status >= 500:
         log.error("http error %s: %s", status, exc.detail)
         return _respond(status, ErrorBody("SERVER_ERROR", "The server could not complete the request."))
@@ -235,12 +256,6 @@ def _unavailable_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
     return _respond(503, body, {"Retry-After": "5"})
 
 
-def _dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    if exc.connection_invalidated or isinstance(exc, OperationalError):
-        return _unavailable_handler(request, exc)
-    return _internal_handler(request, exc)
-
-
 # Domain errors of the pure libraries: status by class (first match; subclasses first),
 # code from the library's own code unless renamed below.
 DOMAIN_STATUS: dict[type[Exception], int] = {
@@ -277,6 +292,9 @@ def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Database errors land here too: the ones meaning "out of reach for now" are a 503.
+    if database_unavailable(exc):
+        return _unavailable_handler(request, exc)
     # The trace goes to the log, never to the client.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(500, ErrorBody("INTERNAL_ERROR", "An unexpected error occurred; it has been logged."))
@@ -293,8 +311,5 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,
     DataError: _data_handler,
-    PoolTimeout: _unavailable_handler,
-    ConnectionError: _unavailable_handler,
-    DBAPIError: _dbapi_handler,
     Exception: _internal_handler,
 }

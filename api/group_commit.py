@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.db import sqlite_pragmas
+from api.db import database_unavailable, sqlite_pragmas
 
 __all__ = ["BatchHandler", "GroupCommit", "Journal", "Journaled"]
 
@@ -190,7 +190,11 @@ class GroupCommit:
             try:
                 await self._apply(batch)
             except Exception as exc:  # the writer must survive anything one batch does
-                log.exception("group commit failed for %d operations", len(batch))
+                if database_unavailable(exc):  # expected while it restarts: no trace, each caller gets a 503
+                    log.warning("group commit: database unavailable (%s); %d operations refused",
+                                type(exc).__name__, len(batch))
+                else:
+                    log.exception("group commit failed for %d operations", len(batch))
                 for pending in batch:
                     if not pending.future.done():
                         pending.future.set_exception(exc)
@@ -201,8 +205,8 @@ class GroupCommit:
     async def _apply(self, batch: list[_Pending]) -> None:
         try:
             outcomes = await self._writer.run(lambda connection: self._transaction(connection, batch))
-        except Exception:
-            if len(batch) == 1:
+        except Exception as exc:
+            if len(batch) == 1 or database_unavailable(exc):  # alone, they would fail the same way
                 raise
             log.warning("batch of %d failed; retrying its operations one by one", len(batch))
             for pending in batch:

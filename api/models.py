@@ -40,7 +40,8 @@ class User(Timestamped, Base):
 
 
 class LoginThrottle(Base):
-    """Failed-login bookkeeping per username, in the database so every worker sees it."""
+    """Login attempts per username since its last success (counted before the password is
+    checked: api.security.authenticate), in the database so every worker sees it."""
 
     __tablename__ = "login_throttle"
 

@@ -15,7 +15,8 @@ __all__ = ["document_binary", "document_errors"]
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/token"}
 COMMON = {
-    "400": "Malformed request (e.g. body is not JSON): code MALFORMED_JSON or BAD_REQUEST.",
+    "400": "Malformed request (e.g. body is not JSON): code MALFORMED_JSON or BAD_REQUEST; "
+           "UPLOAD_INTERRUPTED if the connection dropped mid-body.",
     "404": "No such resource, or one the caller may not know exists.",
     "413": "The request body exceeds the limit: code PAYLOAD_TOO_LARGE.",
     "422": "Invalid input; details list each bad field as {path, message}.",
@@ -26,7 +27,8 @@ AUTHENTICATED = {
     "401": "Missing, invalid, expired or revoked token.",
     "403": "The caller's role may not do this.",
 }
-WRITES = {"409": "Conflict with current data (e.g. the key exists): code ALREADY_EXISTS or CONFLICT."}
+WRITES = {"408": "The request body stalled for SPOTCHECK_BODY_IDLE_SECONDS: code REQUEST_TIMEOUT.",
+          "409": "Conflict with current data (e.g. the key exists): code ALREADY_EXISTS or CONFLICT."}
 LOGIN = {"401": "Wrong username or password: code INVALID_CREDENTIALS.",
          "429": "The username is locked after repeated failures: code LOGIN_LOCKED, Retry-After set."}
 

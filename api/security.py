@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
@@ -14,7 +15,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
@@ -67,41 +70,68 @@ async def authenticate(
 ) -> User | None:
     """Check a username and password, applying the lockout policy.
 
-    Raises :class:`TooManyRequests` while the username is locked (the password is then not
-    even checked). Returns the active user, or ``None`` for any kind of failure, which is
-    counted. The caller commits.
+    Each attempt is counted before its password is checked, and committed at once, so that
+    concurrent attempts (on any worker) cannot all slip in before the count catches up: the
+    attempt that reaches ``login_max_failures`` locks the name for the others, and a success
+    clears the count. Raises :class:`TooManyRequests` while the username is locked (the
+    password is then not checked). Returns the active user, or ``None`` for any kind of
+    failure. The caller commits.
     """
     now = utcnow()
-    throttle = await session.get(LoginThrottle, username, with_for_update=True)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
-        wait = int((throttle.locked_until - now).total_seconds()) + 1
+    attempts = await _count_attempt(session, settings, username, now)
+    if attempts is None:
+        locked_until = (await session.execute(
+            select(LoginThrottle.locked_until).where(LoginThrottle.username == username))).scalar_one_or_none()
+        await session.rollback()
+        wait = max(1, int(((locked_until or now) - now).total_seconds()) + 1)
         raise TooManyRequests(
             "Too many failed logins for this username; try again later.",
             code="LOGIN_LOCKED",
             details={"retry_after_seconds": wait},
             headers={"Retry-After": str(wait)},
         )
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    if ok and user is not None and user.active:
-        if throttle:
-            await session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        return user
-    if throttle is None:
-        throttle = LoginThrottle(username=username, failures=0)
-        session.add(throttle)
-    throttle.failures += 1
-    throttle.last_failure_at = now
-    excess = throttle.failures - settings.login_max_failures
-    if excess >= 0:
+    found = (await session.execute(
+        select(User.id, User.password_hash).where(User.username == username, User.active.is_(True))
+    )).first()
+    await session.commit()  # the attempt counts for every worker before the slow hash starts
+    # argon2 takes tens of milliseconds of CPU: off the event loop, which serves everyone else.
+    ok = await anyio.to_thread.run_sync(verify_password, found.password_hash if found else _DUMMY_HASH, password)
+    if not (ok and found):
+        return None
+    user = await session.get(User, found.id)
+    if user is None or not user.active:
+        return None
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+async def _count_attempt(session: AsyncSession, settings: Settings, username: str, now: datetime) -> int | None:
+    """Count one attempt since the last success, unless the name is locked (``None``).
+
+    One atomic upsert: concurrent attempts for one name each count (a row lock on PostgreSQL,
+    the write lock on SQLite orders them) and the first ones for a new name cannot collide
+    on its key.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    unlocked = or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now)
+    counted = (await session.execute(
+        insert(LoginThrottle).values(username=username, failures=1, last_failure_at=now)
+        .on_conflict_do_update(index_elements=["username"], where=unlocked,
+                               set_={"failures": LoginThrottle.failures + 1, "last_failure_at": now})
+        .returning(LoginThrottle.failures)
+    )).scalar_one_or_none()
+    if counted is not None and counted >= settings.login_max_failures:
+        excess = counted - settings.login_max_failures
         lock = timedelta(seconds=settings.login_lockout_seconds) * (2 ** min(excess, 10))
-        throttle.locked_until = now + min(lock, MAX_LOCKOUT)
+        locked_until = now + min(lock, MAX_LOCKOUT)
+        await session.execute(update(LoginThrottle).where(LoginThrottle.username == username)
+                              .values(locked_until=locked_until))
         # The caller is not authenticated: the lockout is the system's doing.
         audit.record(session, audit.SYSTEM, "user.locked_out", "user", username, None,
-                     {"failures": throttle.failures, "locked_until": throttle.locked_until})
-    return None
+                     {"failures": counted, "locked_until": locked_until})
+    return counted
 
 
 class PrincipalCache:

@@ -70,11 +70,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1024 * 1024
     """``SPOTCHECK_MAX_BODY_BYTES``. Largest JSON request body accepted."""
 
+    hsts_seconds: Annotated[int, Meta(ge=-1)] = -1
+    """``SPOTCHECK_HSTS_SECONDS``. ``max-age`` of the Strict-Transport-Security header; 0 sends
+    none; -1 (the default) means one year when ``SPOTCHECK_ENV=production`` (served behind
+    HTTPS) and none in development (plain HTTP on localhost)."""
+
+    body_idle_seconds: Annotated[float, Meta(ge=0)] = 60.0
+    """``SPOTCHECK_BODY_IDLE_SECONDS``. A request body that sends nothing for this long counts
+    as cut off (408): its temporary file goes and the worker moves on. A resumable chunk keeps
+    the bytes that did arrive. 0 waits forever."""
+
     import_max_bytes: int = 32 * 1024 * 1024
     """``SPOTCHECK_IMPORT_MAX_BYTES``. Largest CSV/XLSX import accepted over HTTP."""
 
     db_pool_size: int = 10
     """``SPOTCHECK_DB_POOL_SIZE``. Connections per worker (PostgreSQL)."""
+
+    db_timeout_seconds: Annotated[float, Meta(gt=0)] = 10.0
+    """``SPOTCHECK_DB_TIMEOUT_SECONDS``. Longest wait (PostgreSQL) to open a connection or to
+    get one from the pool; past it the request is answered 503 with Retry-After."""
 
     log_level: str = "INFO"
     """``SPOTCHECK_LOG_LEVEL``. Python logging level of the JSON logs."""
@@ -175,6 +189,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             parse_holidays(self.holidays)
         except ValueError as exc:
             raise ValueError(f"{exc} - at `$.holidays`") from None
+
+    @property
+    def hsts_max_age(self) -> int:
+        if self.hsts_seconds >= 0:
+            return self.hsts_seconds
+        return 365 * 24 * 3600 if self.env == "production" else 0
 
     @property
     def holiday_dates(self) -> frozenset[date]:

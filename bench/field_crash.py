@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.field_load import prepare  # noqa: E402
 from bench.loadgen import _read_response, build_request  # noqa: E402
 from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
+from tests.support.faults import server_database_url  # noqa: E402
 from tests.support.server import LiveServer, kill_server, restart_server, start_server, stop_server  # noqa: E402
 
 
@@ -143,7 +144,7 @@ def _deductions_with_findings(server: LiveServer) -> int:
     from api.db import make_engine
     from api.models_scoring import Deduction
 
-    url = server.env.get("SPOTCHECK_DATABASE_URL") or f"sqlite+aiosqlite:///{Path(server.env['SPOTCHECK_DATA_DIR']) / 'spotcheck.db'}"
+    url = server_database_url(server)
 
     async def count() -> int:
         engine = make_engine(url, pool_size=1)

@@ -3,14 +3,19 @@
 Layout under ``root``: ``ab/cd/<sha256>`` for blobs and ``.tmp/`` for writes in
 progress. The temporary folder lives inside ``root`` so that the final
 ``rename`` never crosses a filesystem boundary and is therefore atomic.
+
+A writer holds an exclusive ``flock`` on its temporary file for its whole life. The
+kernel drops the lock when the process dies, however it dies (SIGKILL, OOM), so a
+temporary file nobody holds is the leftover of a crashed write and can be deleted at
+once, while other processes sharing the folder go on writing theirs.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -65,6 +70,10 @@ class _LocalWriter(HashingWriter):
         except OSError as exc:
             raise _storage_error(exc, "creating a temporary file") from exc
         self._tmp = Path(tmp)
+        # Marks the file as in use (see the module docstring). A purge running in another
+        # process in the instant between creation and lock could take the file; the write
+        # would then fail at commit (a StorageError the client retries), never half-succeed.
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def _put(self, view: memoryview) -> None:
         try:
@@ -176,16 +185,25 @@ class LocalBlobStore:
         """Writes in progress or left by a crashed process."""
         return sorted((self.root / _TMP_DIR).iterdir())
 
-    def purge_temporary(self, older_than: float = 3600.0) -> int:
-        """Remove temporary files older than ``older_than`` seconds (leftovers of
-        crashed processes; a live writer never idles that long). Return the count."""
-        cutoff = time.time() - older_than
+    def purge_temporary(self) -> int:
+        """Remove the temporary files of writes no live process holds (leftovers of a crash)
+        and return their count; writes in progress, in any process, are left alone."""
         removed = 0
         for path in self.temporary_files():
             try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
+                fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
                 continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer
+            else:
+                try:
+                    path.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+            finally:
+                os.close(fd)
         return removed

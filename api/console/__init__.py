@@ -14,7 +14,6 @@ from pathlib import Path
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import ResponseHeader
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
@@ -34,15 +33,8 @@ __all__ = ["console_routers", "template_config"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSRF_COOKIE = "spotcheck_csrf"
-# Pages load only their own scripts, styles and images, and are never framed (a decision
-# button under someone else's page would be clickjacking).
-HEADERS = [
-    ResponseHeader(name="Content-Security-Policy", value="default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                                         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-]
+# Security headers (CSP, framing, referrer) come from api.headers, which sets them on every
+# answer, the console's included (CONSOLE_POLICY).
 
 
 def console_routers(settings: Settings) -> list[Router]:
@@ -56,7 +48,6 @@ def console_routers(settings: Settings) -> list[Router]:
         route_handlers=[AuthPages, ReviewPages, DrawPages, AppealPages, ScorePages, UnitPages, EvidencePages],
         middleware=[SessionMiddleware, DefineMiddleware(CSRFMiddleware, config=csrf)],
         exception_handlers=console_exception_handlers(),
-        response_headers=HEADERS,
         include_in_schema=False,
     )
     static = create_static_files_router(path=f"{PATH}/static", directories=[STATIC], include_in_schema=False,

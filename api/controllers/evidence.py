@@ -18,7 +18,7 @@ from evidence.formats import ImageFormat
 from evidence.storage import BlobStore
 from api.controllers.params import Limit, Offset
 from api.deps import DB, Runtime
-from api.errors import BadRequest, ErrorBody, NotFound, ValidationFailed
+from api.errors import ErrorBody, NotFound, ValidationFailed, interrupted_body
 from api.evidence_intake import Filed, file_evidence, upload_scope
 from api.evidence_runtime import EvidenceRuntime
 from api.evidence_records import evidence_out, evidence_page, get_evidence, recompute_flags
@@ -64,15 +64,16 @@ def declared_sha256(query: str | None, header: str | None) -> str | None:
 
 
 async def request_chunks(request: Req, *, keep_partial: bool = False) -> AsyncIterator[bytes]:
-    """The raw request body as it arrives. If the client goes away mid-body the stream ends
-    early (``keep_partial``: a resumable upload keeps what arrived) or fails with a 400."""
+    """The raw request body as it arrives. If the client goes away or stalls mid-body the
+    stream ends early (``keep_partial``: a resumable upload keeps what arrived) or fails
+    with a 400 (dropped) or 408 (stalled)."""
     try:
         async for chunk in request.stream():
             if chunk:
                 yield chunk
-    except InternalServerException:  # Litestar's signal of an http.disconnect mid-body
+    except InternalServerException:  # Litestar's signal of an http.disconnect mid-body (or a stall: api.bodies)
         if not keep_partial:
-            raise BadRequest("The upload was interrupted before the body was complete.", code="UPLOAD_INTERRUPTED") from None
+            raise interrupted_body(request) from None
 
 
 def filed_response(filed: Filed) -> Response[EvidenceOut]:

@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import exists, func, select
 
 from api.controllers.params import Limit, Offset
-from api.db import utcnow
+from api.db import database_unavailable, utcnow
 from api.deps import DB
 from api.errors import ApiError, ErrorBody, NotFound
 from api.field_ops import EditOp, FindingOp, finding_out
@@ -153,6 +153,8 @@ async def review_photos(state: Any, p: Principal, findings: Sequence[FindingOut]
 def _error(exc: Exception) -> tuple[int, ErrorBody]:
     if isinstance(exc, ApiError):
         return exc.status_code, ErrorBody(exc.code, exc.message, exc.details)
+    if database_unavailable(exc):
+        return 503, ErrorBody("SERVICE_UNAVAILABLE", "The database is unavailable; retry this operation shortly.")
     return 500, ErrorBody("INTERNAL_ERROR", "This operation could not be applied; retry it.")
 
 

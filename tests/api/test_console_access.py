@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from api.headers import CONSOLE_POLICY
 from api.models_scoring import Deduction
 from tests.support.api import PASSWORD, add_users_with_tokens, login
 from tests.support.console import console_login, load_console_demo, post_form, sign_in
@@ -146,7 +147,8 @@ async def test_forms_need_the_csrf_token_and_the_api_never_does(client, db, sett
     forged = await client.post(target, data={"action": "confirm"}, follow_redirects=False)
     assert forged.status_code == 403 and "<html" in forged.text
     queue = await client.get("/console/review")  # sets the CSRF cookie; never framed (clickjacking)
-    assert "frame-ancestors 'none'" in queue.headers["content-security-policy"] and queue.headers["x-frame-options"] == "DENY"
+    assert queue.headers["content-security-policy"] == CONSOLE_POLICY and queue.headers["x-frame-options"] == "DENY"
+    assert queue.headers["referrer-policy"] == "same-origin"
     wrong = await client.post(target, data={"action": "confirm", "_csrf_token": "0" * 128}, follow_redirects=False)
     assert wrong.status_code == 403
     # The JSON API takes bearer tokens and never a CSRF token; the console's cookie is no credential there.

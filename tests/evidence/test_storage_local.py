@@ -166,16 +166,27 @@ def test_iteration_lists_every_blob_and_ignores_strays(store):
     assert set(store) == digests
 
 
-def test_purge_removes_only_old_temporary_files(store):
-    writer = store.writer()
-    writer.write(b"crashed upload")
-    stale = store.temporary_files()[0]
-    os.utime(stale, (0, 0))
-    fresh = store.writer()
-    fresh.write(b"live upload")
-    assert store.purge_temporary(older_than=3600) == 1
+def test_purge_removes_the_leftovers_of_dead_writers_only(store, tmp_path):
+    # A writer in another process, killed mid-write: its temporary file stays, unlocked.
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path.insert(0, {str(REPO)!r})
+        from evidence.storage_local import LocalBlobStore
+        writer = LocalBlobStore({str(store.root)!r}).writer()
+        writer.write(b"crashed upload")
+        os.kill(os.getpid(), 9)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], timeout=60)
     assert len(store.temporary_files()) == 1
-    fresh.abort()
+    live = store.writer()  # a write in progress in this process: never touched
+    live.write(b"live upload")
+    assert store.purge_temporary() == 1
+    assert len(store.temporary_files()) == 1
+    live.write(b" goes on")
+    blob = live.commit()
+    assert store.read(blob.sha256) == b"live upload goes on" and store.temporary_files() == []
 
 
 def test_disk_full_surfaces_as_storage_full_and_keeps_nothing(tmp_path):
