@@ -82,3 +82,18 @@ async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession
 async def client(app: Litestar, db: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as client:
         yield client
+
+
+# The longest tests (each a minute or two of live servers) start first, so that with
+# pytest-xdist (`make test` runs `-n auto`) they overlap the many short ones instead of
+# running alone at the end.
+SLOW_FIRST = ("test_live_server.py", "test_crash.py", "test_db_outage.py", "test_console_browser.py",
+              "test_evidence_live.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)
