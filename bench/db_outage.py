@@ -139,11 +139,12 @@ def main() -> None:
                             extra_env={"SPOTCHECK_EVIDENCE_WORKERS": "1", "SPOTCHECK_DB_POOL_SIZE": "4"})
         try:
             pid = live.process.pid
+            before, photos_before = stored_findings(live), audit_store(live).photos  # the demo's own field work
             run = run_outage(live, cluster, findings=args.findings, syncs=args.syncs, photos=args.photos,
                              outage_seconds=args.outage)
             tally = run.fleet.tally
-            stored = stored_findings(live)
-            audit = audit_store(live)
+            stored = stored_findings(live) - before
+            audit = audit_store(live, photos_before=photos_before)
             alive = live.process.poll() is None and live.process.pid == pid
         finally:
             stop_server(live)

@@ -48,6 +48,8 @@ class CrashRun:
     stored_findings: int = 0
     audit: StoreAudit | None = None
     ledger: dict | None = None
+    ledger_before: int = 0
+    """Ledger entries before the run (the demo's own photos)."""
 
     @property
     def ok(self) -> bool:
@@ -107,21 +109,29 @@ def run_evidence_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *,
         await asyncio.gather(crash(), *(fleet.findings(singles) for _ in range(12)),
                              *(fleet.photos(inspector, shots, chunk=16 * 1024, on_ack=photo_acked) for _ in range(3)))
 
-    asyncio.run(main())
     chief = {"Authorization": f"Bearer {server.token('chief')}"}
     with httpx.Client(base_url=server.url, headers=chief, timeout=120) as http:
-        ids: set[str] = set()
-        offset = 0
-        while True:
-            page = http.get("/api/v1/findings", params={"limit": 500, "offset": offset}).json()
-            ids.update(f["id"] for f in page["items"])
-            offset += 500
-            if offset >= page["total"]:
-                break
-        run.stored_findings = len(ids) if len(ids) == page["total"] else -page["total"]  # doubled ids: negative
+        before, _ = _finding_ids(http)  # the demo's own field work is not this run's
+        photos_before = audit_store(server).photos
+        run.ledger_before = http.get("/api/v1/ledger/verify").json()["entries"]
+        asyncio.run(main())
+        ids, total = _finding_ids(http)
+        run.stored_findings = len(ids - before) if len(ids) == total else -total  # doubled ids: negative
         run.ledger = http.get("/api/v1/ledger/verify").json()
-    run.audit = audit_store(server)
+    run.audit = audit_store(server, photos_before=photos_before)
     return run
+
+
+def _finding_ids(http: httpx.Client) -> tuple[set[str], int]:
+    """Every stored finding's id, and the total the server counts (more if ids repeat)."""
+    ids: set[str] = set()
+    offset = 0
+    while True:
+        page = http.get("/api/v1/findings", params={"limit": 500, "offset": offset}).json()
+        ids.update(f["id"] for f in page["items"])
+        offset += 500
+        if offset >= page["total"]:
+            return ids, page["total"]
 
 
 def main() -> None:

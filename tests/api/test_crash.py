@@ -48,4 +48,4 @@ def test_sigkill_while_phones_log_findings_and_file_photos(backend, tmp_path):
     # Every record has its bytes, every blob its record; the crashed writes' temporary files
     # were removed when the server started again.
     assert audit.missing == [] and audit.orphans == [] and audit.staged_orphans == [] and audit.temporary == [], audit
-    assert run.ledger is not None and run.ledger["ok"] and run.ledger["entries"] == run.photos, run.ledger
+    assert run.ledger is not None and run.ledger["ok"] and run.ledger["entries"] == run.ledger_before + run.photos, run.ledger

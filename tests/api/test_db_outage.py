@@ -62,6 +62,7 @@ def live(cluster: PrivateCluster, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def test_postgres_crash_under_load_is_ridden_out(live, cluster):
     pid = live.process.pid
+    before, photos_before = stored_findings(live), audit_store(live).photos  # the demo's own field work
     run = run_outage(live, cluster, findings=1200, syncs=20, photos=12, outage_seconds=8)
     tally = run.fleet.tally
     assert tally.unclean == [] and tally.hangs == 0 and tally.dropped == 0, tally.unclean[:5]
@@ -70,8 +71,8 @@ def test_postgres_crash_under_load_is_ridden_out(live, cluster):
     assert live.process.poll() is None and live.process.pid == pid
     assert run.recovery_seconds < RECOVERY_BOUND
     # Every acknowledged write is stored once: none lost, none doubled.
-    assert len(tally.findings) == run.findings + run.synced == stored_findings(live)
-    audit = audit_store(live)
+    assert len(tally.findings) == run.findings + run.synced == stored_findings(live) - before
+    audit = audit_store(live, photos_before=photos_before)
     assert len(tally.evidence) == run.photos == audit.photos
     assert audit.missing == [] and audit.temporary == [], audit
     chief = {"Authorization": f"Bearer {live.token('chief')}"}

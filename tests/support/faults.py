@@ -41,8 +41,9 @@ class StoreAudit:
         return not (self.missing or self.orphans or self.staged_orphans or self.temporary)
 
 
-def audit_store(server: LiveServer) -> StoreAudit:
-    """Compare the evidence folder with the evidence and upload-part records."""
+def audit_store(server: LiveServer, *, photos_before: int = 0) -> StoreAudit:
+    """Compare the evidence folder with the evidence and upload-part records; ``photos``
+    counts the records beyond ``photos_before`` (those of the demo's own field work)."""
 
     async def cited() -> tuple[int, set[str], set[str]]:
         engine = make_engine(server_database_url(server), pool_size=1)
@@ -60,7 +61,7 @@ def audit_store(server: LiveServer) -> StoreAudit:
     store, staging = LocalBlobStore(root), LocalBlobStore(root / "uploads")
     stored, staged = set(store), set(staging)
     temporary = [str(p) for p in store.temporary_files() + staging.temporary_files()]
-    return StoreAudit(photos=photos, missing=sorted(blobs - stored), orphans=sorted(stored - blobs),
+    return StoreAudit(photos=photos - photos_before, missing=sorted(blobs - stored), orphans=sorted(stored - blobs),
                       staged_orphans=sorted(staged - parts), temporary=temporary)
 
 
