@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.fault_clients import Fleet, Photo  # noqa: E402
+from bench.field_crash import stored_findings  # noqa: E402
 from bench.field_load import prepare  # noqa: E402
 from tests.evidence.images import encode, scene  # noqa: E402
 from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
@@ -111,27 +112,16 @@ def run_evidence_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *,
 
     chief = {"Authorization": f"Bearer {server.token('chief')}"}
     with httpx.Client(base_url=server.url, headers=chief, timeout=120) as http:
-        before, _ = _finding_ids(http)  # the demo's own field work is not this run's
+        _, before = stored_findings(server)  # the demo's own field work is not this run's
         photos_before = audit_store(server).photos
         run.ledger_before = http.get("/api/v1/ledger/verify").json()["entries"]
         asyncio.run(main())
-        ids, total = _finding_ids(http)
+        total, ids = stored_findings(server)
         run.stored_findings = len(ids - before) if len(ids) == total else -total  # doubled ids: negative
         run.ledger = http.get("/api/v1/ledger/verify").json()
     run.audit = audit_store(server, photos_before=photos_before)
     return run
 
-
-def _finding_ids(http: httpx.Client) -> tuple[set[str], int]:
-    """Every stored finding's id, and the total the server counts (more if ids repeat)."""
-    ids: set[str] = set()
-    offset = 0
-    while True:
-        page = http.get("/api/v1/findings", params={"limit": 500, "offset": offset}).json()
-        ids.update(f["id"] for f in page["items"])
-        offset += 500
-        if offset >= page["total"]:
-            return ids, page["total"]
 
 
 def main() -> None:

@@ -113,17 +113,17 @@ def run_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *, total: i
         await crasher
 
     # What was there before (the demo's own field work) is not this run's.
-    before_total, before_ids = _stored_findings(server)
+    before_total, before_ids = stored_findings(server)
     before_deductions = _deductions_with_findings(server)
     asyncio.run(main())
-    total, ids = _stored_findings(server)
+    total, ids = stored_findings(server)
     report.findings = total - before_total
     report.distinct_ids = len(ids - before_ids)
     report.deductions = _deductions_with_findings(server) - before_deductions
     return report
 
 
-def _stored_findings(server: LiveServer) -> tuple[int, set[str]]:
+def stored_findings(server: LiveServer) -> tuple[int, set[str]]:
     """How many findings the server lists, and their ids."""
     admin = {"Authorization": f"Bearer {server.token('admin')}"}
     with httpx.Client(base_url=server.url, headers=admin, timeout=60) as http:
