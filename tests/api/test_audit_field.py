@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -141,3 +141,23 @@ async def test_a_resumable_upload_is_audited_when_it_completes(db, client, field
     [filed] = await log.new()
     assert (filed.actor, filed.action, filed.after["sha256"], filed.request_id) == (
         name, "evidence.uploaded", digest(body), last.headers["x-request-id"])
+
+
+async def test_flags_changed_by_the_check_in_are_audited_when_a_finding_cites_the_photo(db, client, field):
+    task = field.task("field_visit")
+    me, name = field.member(task), task["team"][0]
+    lat, lon = unit_position(task["unit_code"])
+    two_days_ago = (datetime.now(CST) - timedelta(days=2)).replace(tzinfo=None, microsecond=0)
+    filed = await upload(client, me, photo(7, taken=two_days_ago, gps=(lat, lon)), task_id=task["id"])
+    assert filed.status_code == 201, filed.text
+    check_in = {"id": str(uuid.uuid4()), "lat": lat, "lon": lon, "accuracy_m": 10, "device_time": now()}
+    assert (await client.post(f"/api/v1/tasks/{task['id']}/check-ins", json=check_in, headers=me)).status_code == 201
+    log = await Log(db).start()
+    finding = finding_body(task, VISIT_RULE, evidence_ids=[filed.json()["id"]])
+    r = await client.post("/api/v1/findings", json=finding, headers=me)
+    assert r.status_code == 201, r.text
+    created, attached, flagged = await log.new()
+    assert (created.action, attached.action) == ("finding.created", "evidence.attached")
+    assert (flagged.actor, flagged.action, flagged.object_id, flagged.request_id) == (
+        name, "evidence.flags_changed", filed.json()["id"], r.headers["x-request-id"])
+    assert "captured_outside_visit" in set(flagged.after["flags"]) - set(flagged.before["flags"])
