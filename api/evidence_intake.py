@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -42,8 +44,10 @@ from api.tasks import visible_tasks
 
 __all__ = ["Filed", "file_evidence", "store_stream", "upload_scope"]
 
-FLUSH_BYTES = 1 << 20
-"""Bytes gathered from the network before one write (and hash) in a worker thread."""
+FLUSH_BYTES = 256 << 10
+"""Bytes gathered from the network before they are handed to the write lane."""
+WRITE_AHEAD = 4
+"""Buffers the write lane may hold before receiving waits for it."""
 
 
 @dataclass
@@ -75,13 +79,21 @@ async def store_stream(
 ) -> StoredBlob:
     """Write a byte stream to ``store``, hashed in the same pass, and commit it.
 
-    The network and the disk work at once: while a worker thread hashes and writes one
-    buffer, the next one fills, so memory stays at two buffers whatever the size. With
-    ``sniff``, bytes that are not a supported image are refused as soon as their first bytes
-    arrive. Any failure aborts the writer: nothing is kept.
+    The network and the disk work at once: buffers go, in order, to this upload's write lane
+    (one thread that hashes and writes them) while the event loop goes on receiving. The loop
+    waits only when ``WRITE_AHEAD`` buffers are queued, so memory stays at a few buffers
+    whatever the size. With ``sniff``, bytes that are not a supported image are refused as
+    soon as their first bytes arrive. Any failure aborts the writer: nothing is kept.
     """
     writer = store.writer()
-    in_flight: asyncio.Future[None] | None = None
+    lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-write")
+    queued: deque[asyncio.Future[None]] = deque()
+
+    def queue(data: bytes) -> None:
+        future = asyncio.wrap_future(lane.submit(writer.write, data))
+        future.add_done_callback(_retrieve)  # a write failing after an earlier one is not news
+        queued.append(future)
+
     try:
         pending: list[bytes] = []
         size, head = 0, b""
@@ -93,27 +105,29 @@ async def store_stream(
                 if len(head) == SNIFF_BYTES:
                     sniff_format(head)
             if size >= FLUSH_BYTES:
-                data = b"".join(pending)
+                queue(pending[0] if len(pending) == 1 else b"".join(pending))
                 pending, size = [], 0
-                if in_flight is not None:
-                    await in_flight
-                in_flight = asyncio.ensure_future(anyio.to_thread.run_sync(writer.write, data))
-        if in_flight is not None:
-            await in_flight
-            in_flight = None
+                while len(queued) > WRITE_AHEAD:
+                    await queued.popleft()
         if pending:
-            await anyio.to_thread.run_sync(writer.write, b"".join(pending))
+            queue(b"".join(pending))
+        while queued:
+            await queued.popleft()
         if sniff and len(head) < SNIFF_BYTES:
             sniff_format(head)
-        return await anyio.to_thread.run_sync(writer.commit, expected_sha256)
+        return await asyncio.wrap_future(lane.submit(writer.commit, expected_sha256))
     except BaseException:
         with anyio.CancelScope(shield=True):
-            if in_flight is not None:  # let the write in progress end before discarding its file
-                await asyncio.wait([in_flight])
-                if not in_flight.cancelled():
-                    in_flight.exception()  # retrieved: the error that matters is the one raised
-            await anyio.to_thread.run_sync(writer.abort)
+            # The lane runs in order: the abort comes after the writes it was given.
+            await asyncio.wrap_future(lane.submit(writer.abort))
         raise
+    finally:
+        lane.shutdown(wait=False)
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _same_filing(p: Principal, scope: TaskScope | None, sha256: str) -> object:

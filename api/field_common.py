@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.errors import NotFound, ValidationFailed
@@ -40,9 +41,16 @@ def body_digest(data: msgspec.Struct, *extra: str) -> str:
 
 
 def insert_or_ignore(connection: Connection, table: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING: a second worker racing on an id cannot store it twice."""
-    dialect = connection.dialect.name
-    return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).on_conflict_do_nothing()
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: a second worker racing on an id cannot
+    store it twice, and the ids returned are the rows this statement stored."""
+    return _insert_or_ignore(connection.dialect.name, table)
+
+
+@functools.cache
+def _insert_or_ignore(dialect: str, table: Any) -> Any:
+    # Built once: the hot path then skips building the statement and its cache key.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def bad(path: str, message: str) -> ValidationFailed:
@@ -61,23 +69,33 @@ def team_task(principal: Principal, task_id: uuid.UUID, tasks: dict[uuid.UUID, T
     return task
 
 
+_TASKS_BY_ID = (select(TASKS.c.id, TASKS.c.status, PLANS.c.period)
+                .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id))
+                .where(TASKS.c.id.in_(bindparam("ids", expanding=True))).order_by(TASKS.c.id))
+_TASKS_LOCKED = _TASKS_BY_ID.with_for_update(of=TASKS)
+_PERIODS_SHARED = (select(PERIODS.c.code, PERIODS.c.status).where(PERIODS.c.code.in_(bindparam("codes", expanding=True)))
+                   .order_by(PERIODS.c.code).with_for_update(read=True))
+_TASKS_WITH_PERIODS = (select(TASKS.c.id, TASKS.c.status, PLANS.c.period, PERIODS.c.status)
+                       .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id)
+                                    .outerjoin(PERIODS, PERIODS.c.code == PLANS.c.period))
+                       .where(TASKS.c.id.in_(bindparam("ids", expanding=True))))
+
+
 def task_state(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
     """Each task's status and its period's status, the two facts that change. On PostgreSQL
     task rows are locked (in id order, so two writers never deadlock) so that a submission
     cannot slip in between, and period rows are share-locked so that a concurrent lock of the
-    period waits for this batch or is seen by it. SQLite writers take turns anyway."""
+    period waits for this batch or is seen by it. SQLite writers take turns (the batch holds
+    the database's write lock), so there one query reads both."""
     if not ids:
         return {}
-    query = (select(TASKS.c.id, TASKS.c.status, PLANS.c.period)
-             .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id))
-             .where(TASKS.c.id.in_(ids)).order_by(TASKS.c.id).with_for_update(of=TASKS))
-    tasks = connection.execute(query).all()
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(_TASKS_WITH_PERIODS, {"ids": list(ids)}).all()
+        return {task_id: (status, period_status if period is not None else None)
+                for task_id, status, period, period_status in rows}
+    tasks = connection.execute(_TASKS_LOCKED, {"ids": list(ids)}).all()
     codes = sorted({period for _, _, period in tasks if period is not None})
-    periods: dict[str, str] = {}
-    if codes:
-        locked = (select(PERIODS.c.code, PERIODS.c.status).where(PERIODS.c.code.in_(codes))
-                  .order_by(PERIODS.c.code).with_for_update(read=True))
-        periods = dict(connection.execute(locked).all())
+    periods = dict(connection.execute(_PERIODS_SHARED, {"codes": codes}).all()) if codes else {}
     return {task_id: (status, periods.get(period) if period is not None else None) for task_id, status, period in tasks}
 
 

@@ -43,6 +43,7 @@ DEDUCTION_NAMESPACE = uuid.UUID("5b0d3a52-58f4-4d39-9d0c-2f1f6f3c7a11")
 EDITABLE = ("indicator", "count", "quantity", "level", "achievement", "note", "case_file", "staff", "evidence_ids",
             "charged_unit")
 FINDING_FIELDS = ("task_id", *EDITABLE, "supersedes", "deduction_id", "points")
+_INSERT_DEDUCTIONS = insert(DEDUCTIONS)  # built once, for the hot path
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +147,10 @@ class FieldWriter(VisitHandlers):
                 outcomes.append(exc)
         inserted: set[uuid.UUID] = set()
         if rows:
-            inserted = set(connection.execute(insert_or_ignore(connection, FINDINGS).returning(FINDINGS.c.id), rows).scalars())
+            inserted = set(connection.execute(insert_or_ignore(connection, FINDINGS), rows).scalars())
         kept = [d for d in deductions if d["finding_id"] in inserted]
         if kept:
-            connection.execute(insert(DEDUCTIONS), kept)
+            connection.execute(_INSERT_DEDUCTIONS, kept)
         retired: dict[uuid.UUID, dict[str, Any]] = {}  # new finding -> the after of the one it supersedes
         for old, new in superseding:
             if new not in inserted:

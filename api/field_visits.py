@@ -85,7 +85,7 @@ class VisitHandlers:
                 outcomes.append(exc)
         inserted: set[uuid.UUID] = set()
         if rows:
-            inserted = set(connection.execute(insert_or_ignore(connection, CHECK_INS).returning(CHECK_INS.c.id), rows).scalars())
+            inserted = set(connection.execute(insert_or_ignore(connection, CHECK_INS), rows).scalars())
         if started:
             started = set(connection.execute(update(TASKS).where(TASKS.c.id.in_(started), TASKS.c.status == "assigned")
                                               .values(status="in_progress", updated_at=now).returning(TASKS.c.id)).scalars())
