@@ -37,6 +37,17 @@ def _cell(value: Any, lang: HeaderLanguage) -> Any:
     return value
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: Any) -> Any:
+    """Text that Excel would run as a formula (``=HYPERLINK(...)`` in a note or a unit's
+    name, CSV injection) gets a leading apostrophe, which Excel shows as plain text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _disposition(name: str) -> str:
     """An attachment named ``name``: plain ASCII for old clients, the exact (maybe Chinese)
     name in ``filename*`` (RFC 6266), since a header cannot carry raw non-Latin-1 text."""
@@ -48,7 +59,7 @@ def _csv(headers: list[str], rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerows([_csv_text(v) for v in row] for row in rows)
     # The BOM makes Excel read the file as UTF-8 (Chinese text) instead of the ANSI code page.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -70,10 +81,24 @@ def _xlsx(headers: list[str], rows: list[list[Any]], title: str) -> bytes:
         header.append(cell)
     sheet.append(header)
     for row in rows:
-        sheet.append([str(v) if v is not None and not isinstance(v, (int, float, str)) else v for v in row])
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = str(value)
+    if not text.startswith("="):
+        return text
+    # openpyxl stores text starting with "=" as a formula, which Excel would run: keep it text.
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
 
 
 def export_response(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, fmt: ExportFormat,
