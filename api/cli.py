@@ -261,11 +261,13 @@ def catalog_list() -> None:
 
 def _register() -> None:
     from api.cli_draws import draw_group, sample
+    from api.cli_evidence import evidence_group
     from api.cli_ledger import ledger_group
 
     main.add_command(sample)
     main.add_command(draw_group)
     main.add_command(ledger_group)
+    main.add_command(evidence_group)
 
 
 _register()

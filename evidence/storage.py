@@ -117,6 +117,9 @@ class BlobStore(Protocol):
     def size(self, sha256: str) -> int:
         """Stored size in bytes; raises :class:`~evidence.errors.BlobNotFound`."""
 
+    def stored_at(self, sha256: str) -> float:
+        """When the blob was stored (POSIX seconds); raises :class:`~evidence.errors.BlobNotFound`."""
+
     def delete(self, sha256: str) -> bool:
         """Remove the blob; return whether it existed. Callers must make sure no
         other record still cites the same bytes (they are shared)."""

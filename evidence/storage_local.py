@@ -157,6 +157,12 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(f"no blob {sha256}") from None
 
+    def stored_at(self, sha256: str) -> float:
+        try:
+            return self.path(sha256).stat().st_mtime
+        except FileNotFoundError:
+            raise BlobNotFound(f"no blob {sha256}") from None
+
     def delete(self, sha256: str) -> bool:
         path = self.path(sha256)
         try:

@@ -227,6 +227,12 @@ class S3BlobStore:
             raise BlobNotFound(f"no blob {sha256}")
         return int(head["ContentLength"])
 
+    def stored_at(self, sha256: str) -> float:
+        head = self._head(sha256)
+        if head is None:
+            raise BlobNotFound(f"no blob {sha256}")
+        return float(head["LastModified"].timestamp())
+
     def delete(self, sha256: str) -> bool:
         if self._head(sha256) is None:
             return False

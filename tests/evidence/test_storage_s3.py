@@ -123,3 +123,12 @@ def test_an_unreachable_endpoint_is_a_storage_error_not_a_botocore_one(monkeypat
         put_bytes(store, b"lost in transit")
     with pytest.raises(StorageError):
         store.exists("a" * 64)
+
+
+def test_stored_at_comes_from_the_object(store):
+    before = datetime.now(timezone.utc).timestamp()
+    stored = put_bytes(store, b"when, in the bucket")
+    # S3 keeps whole seconds.
+    assert before - 2 <= store.stored_at(stored.sha256) <= datetime.now(timezone.utc).timestamp() + 2
+    with pytest.raises(BlobNotFound):
+        store.stored_at("0" * 64)
