@@ -1,5 +1,6 @@
-"""The blob sweep: delete stored photos and thumbnails that no evidence record cites
-(the rule: :func:`evidence.sweep.sweepable`), run by ``spotcheck evidence sweep``."""
+"""The sweep run by ``spotcheck evidence sweep``: stored photos and thumbnails that no
+evidence record cites (the rule: :func:`evidence.sweep.sweepable`), and resumable uploads
+that expired (otherwise removed only when someone starts the next upload)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 
 import anyio
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence.errors import BlobNotFound
@@ -17,9 +18,11 @@ from evidence.sweep import sweepable
 
 from api import audit
 from api.ledger import lock_head
-from api.models_evidence import Evidence
+from api.db import utcnow
+from api.models_evidence import Evidence, Upload
+from api.uploads import purge_expired
 
-__all__ = ["SweepReport", "sweep_blobs"]
+__all__ = ["SweepReport", "expired_uploads", "sweep_blobs"]
 
 
 class SweepReport(msgspec.Struct, frozen=True):
@@ -79,3 +82,14 @@ async def sweep_blobs(session: AsyncSession, store: BlobStore, *, older_than: ti
             audit.record(session, actor, "evidence.blob_swept", "blob", sha, {"size": sizes[sha]}, None)
     await session.commit()
     return SweepReport(stored=len(listing), swept=swept, bytes=sum(sizes[sha] for sha in swept))
+
+
+async def expired_uploads(session: AsyncSession, staging: BlobStore, *, dry_run: bool = False) -> int:
+    """Remove every expired resumable upload with the bytes it received; return how many
+    (in a dry run, how many there are)."""
+    if dry_run:
+        return (await session.execute(select(func.count()).select_from(Upload).where(Upload.expires_at <= utcnow()))).scalar_one()
+    removed = 0
+    while batch := await purge_expired(session, staging):
+        removed += batch
+    return removed

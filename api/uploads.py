@@ -83,7 +83,7 @@ async def create_upload(
     """Start an upload of ``length`` bytes; ``metadata`` may name ``task_id`` and ``sha256``."""
     task_id, sha256 = _metadata_fields(parse_metadata(metadata))
     await upload_scope(session, p, task_id)  # refuse a task the caller may not file for, now
-    await purge_expired(session, runtime)
+    await purge_expired(session, runtime.staging)
     now = utcnow()
     upload = Upload(id=uuid.uuid4(), created_by=p.username, task_id=task_id, declared_sha256=sha256, length=length,
                     received=0, created_at=now, updated_at=now,
@@ -126,13 +126,13 @@ async def delete_upload(session: AsyncSession, runtime: EvidenceRuntime, upload:
     await _remove(session, runtime.staging, [upload.id])
 
 
-async def purge_expired(session: AsyncSession, runtime: EvidenceRuntime) -> int:
+async def purge_expired(session: AsyncSession, staging: BlobStore) -> int:
     """Delete a batch of expired uploads with their parts; return how many."""
     expired = list((await session.execute(
         select(Upload.id).where(Upload.expires_at <= utcnow()).limit(PURGE_BATCH)
     )).scalars())
     if expired:
-        await _remove(session, runtime.staging, expired)
+        await _remove(session, staging, expired)
     return len(expired)
 
 

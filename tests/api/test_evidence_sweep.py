@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 
 import anyio
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select, update
 
 from api.cli import main
 from api.evidence_runtime import make_stores
+from api.models_evidence import Upload
 from api.settings import Settings
 from evidence.storage import put_bytes
 from tests.support.evidence import TAKEN, current_team, evidence_settings, photo, upload
@@ -77,3 +81,32 @@ async def test_the_sweep_removes_only_old_blobs_no_record_cites(client, db, sett
     again = await cli(settings, "evidence", "sweep")
     assert "deleted 0 of 4" in again.output and store.exists(cut_young)
     assert (await cli(settings, "evidence", "sweep", "--older-than-hours", "0.5")).exit_code == 2  # below the 1-hour floor
+
+
+async def test_the_sweep_removes_expired_resumable_uploads_and_their_bytes(client, db, settings):
+    team = await current_team(client, db)
+    insp = {**team.inspector("DG-CA"), "Tus-Resumable": "1.0.0"}
+    body = photo(4, taken=TAKEN)
+    locations = [(await client.post("/api/v1/uploads", headers={**insp, "Upload-Length": str(len(body))})).headers["location"]
+                 for _ in range(2)]
+    for location, piece in zip(locations, (body[:1000], body[:2000])):
+        sent = await client.patch(location, content=piece, headers={
+            **insp, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        assert sent.status_code == 204
+    staging = make_stores(settings)[1]
+    assert len(list(staging)) == 2
+    async with db() as session:  # the first one expired a second ago; the second is still open
+        first = uuid.UUID(locations[0].rsplit("/", 1)[1])
+        await session.execute(update(Upload).where(Upload.id == first)
+                              .values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        await session.commit()
+
+    dry = await cli(settings, "evidence", "sweep", "--dry-run")
+    assert "would delete 1 expired resumable upload(s)" in dry.output and len(list(staging)) == 2
+    done = await cli(settings, "evidence", "sweep")
+    assert done.exit_code == 0 and "deleted 1 expired resumable upload(s)" in done.output, done.output
+    assert len(list(staging)) == 1
+    async with db() as session:
+        assert (await session.execute(select(func.count()).select_from(Upload))).scalar_one() == 1
+    assert (await client.head(locations[1], headers=insp)).headers["upload-offset"] == "2000"
+    assert (await client.head(locations[0], headers=insp)).status_code == 404
