@@ -9,17 +9,13 @@ import json
 import re
 import subprocess
 import sys
-from functools import partial
 from pathlib import Path
 
-import anyio
 import pytest
-from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
 from api.app import create_app
-from api.cli import main
 from api.db import make_engine, make_sessionmaker
 from api.ledger import append_event, checkpoint_note, inclusion
 from api.ledger_verify import verify_ledger
@@ -29,7 +25,7 @@ from evidence.checkpoint import generate_key_file
 from evidence.errors import KeyFileError
 from evidence.merkle import leaf_hash, verify_inclusion
 from tests.support.api import assert_error
-from tests.support.evidence import TAKEN, current_team, evidence_settings, photo, upload
+from tests.support.evidence import TAKEN, cli, current_team, evidence_settings, photo, upload
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
@@ -53,12 +49,6 @@ async def file_photos(client, team, seeds) -> list[tuple[bytes, dict]]:
         assert r.status_code == 201, r.text
         filed.append((body, r.json()))
     return filed
-
-
-async def cli(settings: Settings, *args: str):
-    env = {"SPOTCHECK_DATABASE_URL": settings.database_url, "SPOTCHECK_DATA_DIR": settings.data_dir,
-           "SPOTCHECK_SECRET_KEY": settings.secret_key}
-    return await anyio.to_thread.run_sync(partial(CliRunner().invoke, main, list(args), env=env))
 
 
 async def verify(client, team, **params) -> dict:

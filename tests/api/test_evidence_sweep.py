@@ -7,20 +7,16 @@ import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from functools import partial
 from pathlib import Path
 
-import anyio
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from api.cli import main
 from api.evidence_runtime import make_stores
 from api.models_evidence import Upload
 from api.settings import Settings
 from evidence.storage import put_bytes
-from tests.support.evidence import TAKEN, current_team, evidence_settings, photo, upload
+from tests.support.evidence import TAKEN, cli, current_team, evidence_settings, photo, upload
 
 DAY = 86_400
 
@@ -28,12 +24,6 @@ DAY = 86_400
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return evidence_settings(database_url, tmp_path)
-
-
-async def cli(settings: Settings, *args: str):
-    env = {"SPOTCHECK_DATABASE_URL": settings.database_url, "SPOTCHECK_DATA_DIR": settings.data_dir,
-           "SPOTCHECK_SECRET_KEY": settings.secret_key}
-    return await anyio.to_thread.run_sync(partial(CliRunner().invoke, main, list(args), env=env))
 
 
 def age(store, sha: str, days: float) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import partial
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import anyio
+from click.testing import CliRunner, Result
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.cli import main
 from api.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.evidence.images import encode, exif, scene
@@ -124,3 +128,11 @@ def stored_files(root: Path) -> list[str]:
     for folder, _, files in os.walk(root):
         found += [str(Path(folder, f).relative_to(root)) for f in files]
     return sorted(found)
+
+
+async def cli(settings: Settings, *args: str) -> Result:
+    """Run ``spotcheck ARGS`` against the test's database and data folder. The CLI owns its
+    event loop (asyncio.run), so it runs in a thread beside the test's loop."""
+    env = {"SPOTCHECK_DATABASE_URL": settings.database_url, "SPOTCHECK_DATA_DIR": settings.data_dir,
+           "SPOTCHECK_SECRET_KEY": settings.secret_key}
+    return await anyio.to_thread.run_sync(partial(CliRunner().invoke, main, list(args), env=env))
