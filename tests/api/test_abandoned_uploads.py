@@ -15,10 +15,9 @@ import pytest
 
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.evidence.images import encode, scene
-from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.evidence import stored_files
 from tests.support.faults import half_sent
-from tests.support.server import LiveServer, start_server, stop_server
+from tests.support.server import LiveServer, live_server
 
 IDLE_SECONDS = 2
 EXPIRY_SECONDS = 4
@@ -29,14 +28,8 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_abandon") if request.param == "postgres" else None
-    server = start_server(tmp_path_factory.mktemp("abandon"), url, workers=2, extra_env=ENV)
-    try:
+    with live_server(request.param, tmp_path_factory.mktemp("abandon"), postgres_url=POSTGRES_URL, name="abandon", extra_env=ENV) as server:
         yield server
-    finally:
-        stop_server(server)
-        if url:
-            drop_postgres_database(POSTGRES_URL, url)
 
 
 @pytest.fixture(scope="module")

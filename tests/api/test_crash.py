@@ -9,20 +9,13 @@ from bench.evidence_crash import run_evidence_crash
 from bench.field_crash import run_crash
 from bench.field_load import prepare
 from tests.conftest import BACKENDS, POSTGRES_URL
-from tests.support.databases import create_postgres_database, drop_postgres_database
-from tests.support.server import start_server, stop_server
+from tests.support.server import live_server
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sigkill_while_phones_create_findings(backend, tmp_path):
-    url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_crash") if backend == "postgres" else None
-    server = start_server(tmp_path, url, workers=2)
-    try:
+    with live_server(backend, tmp_path, postgres_url=POSTGRES_URL, name="crash") as server:
         report = run_crash(server, prepare(server), total=10_000, clients=32, kill_after=3_000)
-    finally:
-        stop_server(server)
-        if url:
-            drop_postgres_database(POSTGRES_URL, url)
     assert report.killed_at >= 3_000 and report.downtime_s > 0  # the server really went down mid-run
     assert report.acknowledged == 10_000
     assert report.findings == report.distinct_ids == report.deductions == 10_000, report
@@ -30,14 +23,9 @@ def test_sigkill_while_phones_create_findings(backend, tmp_path):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sigkill_while_phones_log_findings_and_file_photos(backend, tmp_path):
-    url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_crash") if backend == "postgres" else None
-    server = start_server(tmp_path, url, workers=2, extra_env={"SPOTCHECK_EVIDENCE_WORKERS": "1"})
-    try:
+    with live_server(backend, tmp_path, postgres_url=POSTGRES_URL, name="crash",
+                     extra_env={"SPOTCHECK_EVIDENCE_WORKERS": "1"}) as server:
         run = run_evidence_crash(server, prepare(server), findings=3000, photos=24)
-    finally:
-        stop_server(server)
-        if url:
-            drop_postgres_database(POSTGRES_URL, url)
     tally, audit = run.fleet.tally, run.audit
     # The server really went down with writes of both kinds pending and two bodies half-sent.
     assert run.killed_at_findings < run.findings and run.killed_at_photos < run.photos and run.downtime_s > 0

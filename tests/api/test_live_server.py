@@ -13,8 +13,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from tests.conftest import BACKENDS, POSTGRES_URL
-from tests.support.databases import create_postgres_database, drop_postgres_database
-from tests.support.server import LiveServer, start_server, stop_server
+from tests.support.server import LiveServer, live_server
 
 ROLES = ["admin", "chief", "inspector", "unit"]
 # tus chunks are raw bytes under their own media type.
@@ -24,14 +23,8 @@ CHECKS = [not_a_server_error, response_schema_conformance, content_type_conforma
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_live") if request.param == "postgres" else None
-    server = start_server(tmp_path_factory.mktemp("live"), url, workers=2)
-    try:
+    with live_server(request.param, tmp_path_factory.mktemp("live"), postgres_url=POSTGRES_URL, name="live") as server:
         yield server
-    finally:
-        stop_server(server)
-        if url:
-            drop_postgres_database(POSTGRES_URL, url)
 
 
 @pytest.fixture(scope="module")

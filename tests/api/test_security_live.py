@@ -14,8 +14,7 @@ import pytest
 
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.evidence.images import encode, scene
-from tests.support.databases import create_postgres_database, drop_postgres_database
-from tests.support.server import LiveServer, start_server, stop_server
+from tests.support.server import LiveServer, live_server
 
 SECRET = "live-secret-key-never-to-be-seen-0123456789abcdef"
 MAX_FAILURES = 5
@@ -26,14 +25,8 @@ ENV = {"SPOTCHECK_SECRET_KEY": SECRET, "SPOTCHECK_LOG_LEVEL": "INFO", "SPOTCHECK
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_security") if request.param == "postgres" else None
-    server = start_server(tmp_path_factory.mktemp("security"), url, workers=2, extra_env=ENV)
-    try:
+    with live_server(request.param, tmp_path_factory.mktemp("security"), postgres_url=POSTGRES_URL, name="security", extra_env=ENV) as server:
         yield server
-    finally:
-        stop_server(server)
-        if url:
-            drop_postgres_database(POSTGRES_URL, url)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,3 +120,22 @@ def stop_server(server: LiveServer) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait(timeout=10)
+
+
+@contextmanager
+def live_server(backend: str, data_dir: Path, *, postgres_url: str, name: str, workers: int = 2,
+                extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A server on a fresh SQLite file (``backend == "sqlite"``) or a fresh PostgreSQL
+    database beside ``postgres_url``; stopped by its process id, and its database dropped, on exit."""
+    from tests.support.databases import create_postgres_database, drop_postgres_database
+
+    url = create_postgres_database(postgres_url, prefix=f"spotcheck_{name}") if backend == "postgres" else None
+    try:
+        server = start_server(data_dir, url, workers=workers, extra_env=extra_env)
+        try:
+            yield server
+        finally:
+            stop_server(server)
+    finally:
+        if url:
+            drop_postgres_database(postgres_url, url)
