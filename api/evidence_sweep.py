@@ -17,8 +17,8 @@ from evidence.storage import BlobStore
 from evidence.sweep import sweepable
 
 from api import audit
-from api.ledger import lock_head
 from api.db import utcnow
+from api.ledger import lock_head
 from api.models_evidence import Evidence, Upload
 from api.uploads import purge_expired
 
