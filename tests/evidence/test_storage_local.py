@@ -248,3 +248,15 @@ def test_stored_at_is_when_the_blob_was_written(store):
     assert store.stored_at(stored.sha256) == 1_700_000_000
     with pytest.raises(BlobNotFound):
         store.stored_at("0" * 64)
+
+
+def test_a_blob_written_out_early_in_pieces_is_stored_byte_exact(tmp_path):
+    from evidence import storage_local
+
+    store = LocalBlobStore(tmp_path / "big", max_bytes=8 << 20)
+    data = os.urandom(3 * storage_local.WRITEBACK_BYTES + 12345)  # past several writeback hints
+    stored = put_chunks(store, (data[i:i + 65536] for i in range(0, len(data), 65536)))
+    assert store.read(stored.sha256) == data and stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert store.temporary_files() == []
+    if sys.platform == "linux":
+        assert storage_local._start_writeback is not None
