@@ -4,6 +4,8 @@ VENV := .venv
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := $(VENV)/bin
+# One xdist worker more than cores: many tests wait on live servers, disks and PostgreSQL.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 STAMP := $(VENV)/.installed
 
 .PHONY: run test install lint clean
@@ -32,7 +34,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: install lint $(CHROMIUM)
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
