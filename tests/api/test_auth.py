@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.support.api import PASSWORD, add_user, assert_error, auth, login, seed_registry
+from tests.support.api import PASSWORD, add_user, assert_error, auth, login, password_login, seed_registry
 
 
 async def test_token_has_the_documented_shape_and_works(db, client):
@@ -112,10 +112,10 @@ async def test_success_resets_the_failure_count(db, client):
     await add_user(db, "chief", "chief")
     for _ in range(2):
         assert_error(await client.post("/api/v1/auth/token", json={"username": "chief", "password": "wrong"}), 401)
-    await login(client, "chief")
+    await password_login(client, "chief")
     for _ in range(2):
         assert_error(await client.post("/api/v1/auth/token", json={"username": "chief", "password": "wrong"}), 401)
-    await login(client, "chief")
+    await password_login(client, "chief")
 
 
 async def test_user_management_rules(db, client):

@@ -19,7 +19,7 @@ from api.app import create_app
 from api.headers import API_POLICY
 from api.settings import Settings
 from tests.conftest import TEST_SECRET
-from tests.support.api import PASSWORD, add_user, assert_error, auth, login, seed_registry
+from tests.support.api import PASSWORD, add_user, assert_error, auth, login, password_login, seed_registry
 from tests.support.evidence import current_team, photo, stored_files, upload
 
 LIMITS = {"max_body_bytes": 2048, "import_max_bytes": 4096, "evidence_max_bytes": 256 * 1024}
@@ -151,14 +151,14 @@ async def test_a_locked_name_does_not_lock_the_others(client, db):
     for _ in range(3):
         assert_error(await client.post("/api/v1/auth/token", json={"username": "chief", "password": "wrong"}), 401)
     assert_error(await client.post("/api/v1/auth/token", json={"username": "chief", "password": PASSWORD}), 429, "LOGIN_LOCKED")
-    await login(client, "admin")  # another name, same client: unaffected
+    await password_login(client, "admin")  # another name, same client: unaffected
     # Two failures of admin's own, then a success: its count starts again from zero.
     for _ in range(2):
         assert_error(await client.post("/api/v1/auth/token", json={"username": "admin", "password": "wrong"}), 401)
-    await login(client, "admin")
+    await password_login(client, "admin")
     for _ in range(2):
         assert_error(await client.post("/api/v1/auth/token", json={"username": "admin", "password": "wrong"}), 401)
-    await login(client, "admin")
+    await password_login(client, "admin")
 
 
 # --- body size limits --------------------------------------------------------------------

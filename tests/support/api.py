@@ -13,21 +13,42 @@ from api.importing import import_records
 from api.registry import CASE_FILES, INSPECTORS, UNITS
 from api.schemas.auth import UserCreate
 
-__all__ = ["PASSWORD", "add_user", "assert_error", "auth", "insert_users", "login", "seed_registry"]
+__all__ = ["PASSWORD", "add_user", "assert_error", "auth", "insert_users", "login", "password_login", "seed_registry"]
 
 PASSWORD = "correct horse battery"
 
 
 async def add_user(db: async_sessionmaker[AsyncSession], username: str, role: str, unit_code: str | None = None, password: str = PASSWORD) -> None:
+    """An account made by ``create_user`` (binding checked, creation audited); the default
+    password is hashed once per test run, not once per account."""
     async with db() as session:
-        await create_user(session, UserCreate(username=username, role=role, password=password, unit_code=unit_code))  # type: ignore[arg-type]
+        await create_user(session, UserCreate(username=username, role=role, password=password, unit_code=unit_code),  # type: ignore[arg-type]
+                          password_hash=_shared_hash() if password == PASSWORD else None)
         await session.commit()
 
 
-async def login(client: AsyncTestClient[Litestar], username: str, password: str = PASSWORD) -> dict[str, str]:
+async def password_login(client: AsyncTestClient[Litestar], username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Headers with a token from ``POST /api/v1/auth/token``: the password checked, the
+    failure count reset."""
     response = await client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return auth(response.json()["access_token"])
+
+
+async def login(client: AsyncTestClient[Litestar], username: str) -> dict[str, str]:
+    """Headers with a bearer token for an active account, minted as ``POST /api/v1/auth/token``
+    mints it after the password check. The argon2 check (0.1 s of CPU) is left to the tests of
+    login itself (tests/api/test_auth.py, test_security.py), which call the endpoint."""
+    from sqlalchemy import select
+
+    from api.models import User
+    from api.security import issue_token
+
+    app = client.app
+    async with app.state.sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.username == username))).scalar_one()
+    assert user.active, f"{username} is disabled: the login endpoint would refuse it"
+    return auth(issue_token(app.state.jwt_auth, app.state.settings, user)[0])
 
 
 async def insert_users(db: async_sessionmaker[AsyncSession], accounts: list[tuple[str, str, str | None]]) -> None:
