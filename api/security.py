@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -15,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,6 +145,38 @@ class PrincipalCache:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._entries: dict[tuple[int, int], tuple[float, Principal | None]] = {}
+        self._reading: dict[tuple[int, int], asyncio.Task[Principal | None]] = {}
+
+    async def fetch(self, key: tuple[int, int], read: Callable[[], Awaitable[Principal | None]]) -> Principal | None:
+        """The cached principal of ``key``, else the result of ``read()``, cached.
+
+        Concurrent misses of one key share one read: when a busy user's entry expires,
+        dozens of their requests are in flight at once, and each reading the row itself
+        would queue as many reads behind the database. The read runs as its own task, so
+        a caller that goes away does not cancel it for the others."""
+        known, principal = self.get(key)
+        if known:
+            return principal
+        task = self._reading.get(key)
+        if task is None:
+            task = asyncio.create_task(self._read(key, read))
+            self._reading[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(task)
+
+    async def _read(self, key: tuple[int, int], read: Callable[[], Awaitable[Principal | None]]) -> Principal | None:
+        principal = await read()
+        # An eviction during the read (a logout on this worker) drops it from _reading: what
+        # it read may predate the logout, so it answers its callers but is not kept.
+        if self._reading.get(key) is asyncio.current_task():
+            self.put(key, principal)
+        return principal
+
+    def _finished(self, key: tuple[int, int], task: asyncio.Task[Principal | None]) -> None:
+        if self._reading.get(key) is task:
+            del self._reading[key]
+        if not task.cancelled():
+            task.exception()  # retrieved, so a read whose callers all went away logs nothing
 
     def get(self, key: tuple[int, int]) -> tuple[bool, Principal | None]:
         entry = self._entries.get(key)
@@ -162,6 +195,8 @@ class PrincipalCache:
     def evict(self, user_id: int) -> None:
         for key in [k for k in self._entries if k[0] == user_id]:
             del self._entries[key]
+        for key in [k for k in self._reading if k[0] == user_id]:
+            del self._reading[key]
 
 
 class CachingJWTMiddleware(JWTAuthenticationMiddleware):
@@ -202,16 +237,20 @@ async def load_principal(sessionmaker: Any, cache: PrincipalCache, token: Token)
         user_id, version = int(token.sub), int(token.extras.get("ver", -1))
     except (TypeError, ValueError):
         return None
-    known, principal = cache.get((user_id, version))
-    if known:
-        return principal
-    async with sessionmaker() as session:
-        user = await session.get(User, user_id)
-    principal = None
-    if user is not None and user.active and version == user.token_version:
-        principal = Principal(id=user.id, username=user.username, role=user.role, unit_code=user.unit_code)
-    cache.put((user_id, version), principal)
-    return principal
+
+    async def read() -> Principal | None:
+        async with sessionmaker() as session:
+            user = (await session.execute(_USER_BY_ID, {"id": user_id})).first()
+        if user is not None and user.active and version == user.token_version:
+            return Principal(id=user.id, username=user.username, role=user.role, unit_code=user.unit_code)
+        return None
+
+    return await cache.fetch((user_id, version), read)
+
+
+# Columns, not an ORM object: nothing to track, and the statement is built once.
+_USER_BY_ID = select(User.id, User.username, User.role, User.unit_code, User.active, User.token_version).where(
+    User.id == bindparam("id"))
 
 
 def make_jwt_auth(settings: Settings, cache: PrincipalCache) -> JWTAuth[Principal, Token]:
