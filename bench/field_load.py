@@ -61,8 +61,8 @@ def prepare(server: LiveServer) -> list[tuple[str, str, str]]:
     return [(tokens[n], t["id"], RULES[t["kind"]]) for t in tasks for n in t["team"] if t["unit_code"] != "DG"]
 
 
-def server_cpu_seconds(server: LiveServer) -> float:
-    """User+system CPU of the server's process group (master and workers)."""
+def server_cpu_seconds(group: int) -> float:
+    """User+system CPU of a server's process group (master and workers)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -72,7 +72,7 @@ def server_cpu_seconds(server: LiveServer) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == server.process.pid:  # field 5 of stat: the process group id
+        if int(fields[2]) == group:  # field 5 of stat: the process group id
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
@@ -125,9 +125,9 @@ def main() -> None:
         pairs = prepare(server)
         asyncio.run(drive(server, pairs, args.clients, args.warmup))
         before = stored_findings(server)
-        cpu_before, own_before = server_cpu_seconds(server), resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before, own_before = server_cpu_seconds(server.process.pid), resource.getrusage(resource.RUSAGE_SELF)
         result, acknowledged = asyncio.run(drive(server, pairs, args.clients, args.total))
-        cpu = server_cpu_seconds(server) - cpu_before
+        cpu = server_cpu_seconds(server.process.pid) - cpu_before
         own = resource.getrusage(resource.RUSAGE_SELF)
         generator_cpu = own.ru_utime - own_before.ru_utime + own.ru_stime - own_before.ru_stime
         stored = stored_findings(server) - before
