@@ -41,14 +41,21 @@ async def login(client: AsyncTestClient[Litestar], username: str) -> dict[str, s
     login itself (tests/api/test_auth.py, test_security.py), which call the endpoint."""
     from sqlalchemy import select
 
+    from api.db import make_engine
     from api.models import User
     from api.security import issue_token
 
     app = client.app
-    async with app.state.sessionmaker() as session:
-        user = (await session.execute(select(User).where(User.username == username))).scalar_one()
+    # An engine of the test's own event loop: the app's belongs to the loop serving requests.
+    engine = make_engine(app.state.settings.effective_database_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            user = (await connection.execute(select(User.id, User.role, User.active, User.token_version)
+                                             .where(User.username == username))).one()
+    finally:
+        await engine.dispose()
     assert user.active, f"{username} is disabled: the login endpoint would refuse it"
-    return auth(issue_token(app.state.jwt_auth, app.state.settings, user)[0])
+    return auth(issue_token(app.state.jwt_auth, app.state.settings, user)[0])  # type: ignore[arg-type]
 
 
 async def insert_users(db: async_sessionmaker[AsyncSession], accounts: list[tuple[str, str, str | None]]) -> None:
