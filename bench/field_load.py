@@ -8,6 +8,7 @@ exactly the acknowledged findings are stored. Stops the server it started by its
 
     python bench/field_load.py --db sqlite --clients 64 --total 60000 --workers 2
     python bench/field_load.py --db postgres --postgres-url postgresql://postgres@127.0.0.1:5432/test
+    python bench/field_load.py --per-request 10   # each client sends 10 findings per /api/v1/sync
 """
 
 from __future__ import annotations
@@ -82,26 +83,38 @@ def stored_findings(server: LiveServer) -> int:
     return httpx.get(f"{server.url}/api/v1/findings?limit=1", headers=headers, timeout=60).json()["total"]
 
 
-async def drive(server: LiveServer, pairs: list[tuple[str, str, str]], clients: int, total: int) -> tuple[object, int]:
+async def drive(server: LiveServer, pairs: list[tuple[str, str, str]], clients: int, total: int,
+                per_request: int = 1) -> tuple[object, int]:
+    """``total`` findings, one per ``POST /api/v1/findings``, or ``per_request`` at a time
+    through ``POST /api/v1/sync`` (a phone sending its offline queue)."""
     host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1])
     recorded = datetime.now(timezone.utc).isoformat()
     acknowledged = 0
     failures: dict[int, str] = {}
 
+    def finding(task: str, rule: str) -> dict[str, str]:
+        return {"id": str(uuid.uuid4()), "task_id": task, "indicator": rule, "recorded_at": recorded, "note": "压力测试"}
+
     def request(i: int) -> bytes:
         token, task, rule = pairs[i % len(pairs)]
-        body = json.dumps({"id": str(uuid.uuid4()), "task_id": task, "indicator": rule, "recorded_at": recorded,
-                           "note": "压力测试"}, ensure_ascii=False).encode()
-        return build_request("POST", "/api/v1/findings", host, body=body,
-                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if per_request == 1:
+            body = json.dumps(finding(task, rule), ensure_ascii=False).encode()
+            return build_request("POST", "/api/v1/findings", host, body=body, headers=headers)
+        operations = [{"op": "finding", "finding": finding(task, rule)} for _ in range(per_request)]
+        body = json.dumps({"operations": operations}, ensure_ascii=False).encode()
+        return build_request("POST", "/api/v1/sync", host, body=body, headers=headers)
 
     def count(_: int, status: int, body: bytes) -> None:
         nonlocal acknowledged
-        acknowledged += status == 201
+        if per_request == 1:
+            acknowledged += status == 201
+        elif status == 200:
+            acknowledged += sum(r["status"] == 201 for r in json.loads(body)["results"])
         if status >= 400 and status not in failures:
             failures[status] = body[:300].decode(errors="replace")
 
-    result = await run_load(host, port, request, clients=clients, total=total, on_response=count)
+    result = await run_load(host, port, request, clients=clients, total=total // per_request, on_response=count)
     for status, body in failures.items():
         print(f"first {status} answer: {body}")
     return result, acknowledged
@@ -115,6 +128,8 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=60_000)
     parser.add_argument("--warmup", type=int, default=3_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--per-request", type=int, default=1,
+                        help="findings per request: 1 posts each to /api/v1/findings, more go through /api/v1/sync")
     args = parser.parse_args()
 
     url = create_postgres_database(args.postgres_url, prefix="spotcheck_bench") if args.db == "postgres" else None
@@ -123,24 +138,26 @@ def main() -> None:
     server = start_server(Path(tempfile.mkdtemp(prefix="spotcheck-bench-")), url, workers=args.workers)
     try:
         pairs = prepare(server)
-        asyncio.run(drive(server, pairs, args.clients, args.warmup))
+        asyncio.run(drive(server, pairs, args.clients, args.warmup, args.per_request))
         before = stored_findings(server)
         cpu_before, own_before = server_cpu_seconds(server.process.pid), resource.getrusage(resource.RUSAGE_SELF)
-        result, acknowledged = asyncio.run(drive(server, pairs, args.clients, args.total))
+        result, acknowledged = asyncio.run(drive(server, pairs, args.clients, args.total, args.per_request))
         cpu = server_cpu_seconds(server.process.pid) - cpu_before
         own = resource.getrusage(resource.RUSAGE_SELF)
         generator_cpu = own.ru_utime - own_before.ru_utime + own.ru_stime - own_before.ru_stime
         stored = stored_findings(server) - before
+        requests, findings = len(result.latencies), len(result.latencies) * args.per_request
+        way = "one per POST /api/v1/findings" if args.per_request == 1 else f"{args.per_request} per POST /api/v1/sync"
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"load average at end {os.getloadavg()[0]:.2f}")
         print(f"database {args.db}, {args.workers} server workers, {args.clients} clients, "
-              f"{len(pairs)} inspector-task pairs, load generator on the same host")
-        print(f"findings: {len(result.latencies)} requests in {result.seconds:.2f} s = {result.rate:,.0f}/s; "
-              f"p50 {result.percentile(50) * 1000:.1f} ms, p99 {result.percentile(99) * 1000:.1f} ms, "
+              f"{len(pairs)} inspector-task pairs, findings {way}, load generator on the same host")
+        print(f"findings: {findings} in {requests} requests in {result.seconds:.2f} s = {findings / result.seconds:,.0f}/s; "
+              f"request latency p50 {result.percentile(50) * 1000:.1f} ms, p99 {result.percentile(99) * 1000:.1f} ms, "
               f"max {max(result.latencies) * 1000:.1f} ms; statuses {result.statuses}; errors {result.errors}")
-        print(f"server CPU: {cpu:.1f} s = {cpu / max(1, len(result.latencies)) * 1000:.3f} ms per finding "
-              f"(caps the rate at {len(result.latencies) / max(cpu, 1e-9) * (os.cpu_count() or 1):,.0f}/s on {os.cpu_count()} idle cores)")
-        print(f"load generator CPU: {generator_cpu:.1f} s = {generator_cpu / max(1, len(result.latencies)) * 1000:.3f} ms per request")
+        print(f"server CPU: {cpu:.1f} s = {cpu / max(1, findings) * 1000:.3f} ms per finding "
+              f"(caps the rate at {findings / max(cpu, 1e-9) * (os.cpu_count() or 1):,.0f}/s on {os.cpu_count()} idle cores)")
+        print(f"load generator CPU: {generator_cpu:.1f} s = {generator_cpu / max(1, requests) * 1000:.3f} ms per request")
         print(f"acknowledged 201: {acknowledged}; stored: {stored} ({'match' if stored == acknowledged else 'MISMATCH'})")
     finally:
         stop_server(server)
