@@ -64,8 +64,13 @@ def prepare(server: LiveServer) -> list[tuple[str, str, str]]:
 
 def server_cpu_seconds(group: int) -> float:
     """User+system CPU of a server's process group (master and workers)."""
+    return sum(server_cpu_split(group))
+
+
+def server_cpu_split(group: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a server's process group (master and workers)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    user = system = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -74,8 +79,9 @@ def server_cpu_seconds(group: int) -> float:
         except OSError:
             continue
         if int(fields[2]) == group:  # field 5 of stat: the process group id
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+            user += int(fields[11]) / ticks
+            system += int(fields[12]) / ticks
+    return user, system
 
 
 def stored_findings(server: LiveServer) -> int:
@@ -140,9 +146,10 @@ def main() -> None:
         pairs = prepare(server)
         asyncio.run(drive(server, pairs, args.clients, args.warmup, args.per_request))
         before = stored_findings(server)
-        cpu_before, own_before = server_cpu_seconds(server.process.pid), resource.getrusage(resource.RUSAGE_SELF)
+        split_before, own_before = server_cpu_split(server.process.pid), resource.getrusage(resource.RUSAGE_SELF)
         result, acknowledged = asyncio.run(drive(server, pairs, args.clients, args.total, args.per_request))
-        cpu = server_cpu_seconds(server.process.pid) - cpu_before
+        user, system = (after - before for after, before in zip(server_cpu_split(server.process.pid), split_before))
+        cpu = user + system
         own = resource.getrusage(resource.RUSAGE_SELF)
         generator_cpu = own.ru_utime - own_before.ru_utime + own.ru_stime - own_before.ru_stime
         stored = stored_findings(server) - before
@@ -156,7 +163,8 @@ def main() -> None:
               f"request latency p50 {result.percentile(50) * 1000:.1f} ms, p99 {result.percentile(99) * 1000:.1f} ms, "
               f"max {max(result.latencies) * 1000:.1f} ms; statuses {result.statuses}; errors {result.errors}")
         print(f"server CPU: {cpu:.1f} s = {cpu / max(1, findings) * 1000:.3f} ms per finding "
-              f"(caps the rate at {findings / max(cpu, 1e-9) * (os.cpu_count() or 1):,.0f}/s on {os.cpu_count()} idle cores)")
+              f"({user / max(1, findings) * 1000:.3f} user + {system / max(1, findings) * 1000:.3f} system; "
+              f"caps the rate at {findings / max(cpu, 1e-9) * (os.cpu_count() or 1):,.0f}/s on {os.cpu_count()} idle cores)")
         print(f"load generator CPU: {generator_cpu:.1f} s = {generator_cpu / max(1, requests) * 1000:.3f} ms per request")
         print(f"acknowledged 201: {acknowledged}; stored: {stored} ({'match' if stored == acknowledged else 'MISMATCH'})")
     finally:
