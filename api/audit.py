@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, func, insert, select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.bulk_insert import insert_rows
 from api.db import utcnow
 from api.errors import ValidationFailed
 from api.logs import REQUEST_ID
@@ -31,7 +32,6 @@ SYSTEM = "system"
 CLI = "cli"
 """The actor of changes made with the ``spotcheck`` command."""
 TABLE = AuditEvent.__table__
-_INSERT = insert(TABLE)  # built once: the group-commit writer runs it for every batch
 
 
 def _json(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -56,8 +56,7 @@ def record(session: AsyncSession, actor: str, action: str, object_type: str, obj
 
 def write(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows made by :func:`event` in one statement (executemany)."""
-    if rows:
-        connection.execute(_INSERT, list(rows))
+    insert_rows(connection, TABLE, rows)
 
 
 def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -6,6 +6,7 @@ import socket
 from datetime import datetime, timezone
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -33,6 +34,12 @@ class Base(DeclarativeBase):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_text(value: Any) -> str:
+    """The engines' JSON serializer (msgspec: several times faster than ``json.dumps``; Chinese
+    text is stored as UTF-8, not as ``\\u`` escapes)."""
+    return msgspec.json.encode(value).decode()
 
 
 def utcnow() -> datetime:
@@ -81,7 +88,7 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 10.0) -> Asyn
     pinged when taken from the pool: one cut by a database restart is replaced, not used.
     """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+        engine = create_async_engine(url, connect_args={"timeout": 15}, json_serializer=json_text)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -92,6 +99,7 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 10.0) -> Asyn
         pool_recycle=1800,
         pool_timeout=timeout,
         connect_args={"timeout": timeout},
+        json_serializer=json_text,
     )
 
 

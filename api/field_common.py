@@ -1,15 +1,13 @@
-"""What the field write handlers share: tables, insert-or-ignore, error helpers, task state."""
+"""What the field write handlers share: tables, error helpers, task state."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import uuid
 from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from api.errors import NotFound, ValidationFailed
 from api.field_facts import TaskFacts
@@ -21,7 +19,7 @@ from api.security import Principal
 
 __all__ = [
     "CHECK_INS", "DEDUCTIONS", "DONE_TASK", "EVIDENCE", "FINDINGS", "OPEN_TASK", "PERIODS", "PLANS", "TASKS",
-    "bad", "body_digest", "insert_or_ignore", "no_task", "statuses", "task_state", "team_task",
+    "bad", "body_digest", "no_task", "statuses", "task_state", "team_task",
 ]
 
 OPEN_TASK = ("assigned", "in_progress")
@@ -38,19 +36,6 @@ PERIODS = Period.__table__
 def body_digest(data: msgspec.Struct, *extra: str) -> str:
     """SHA-256 of the decoded body (so key order and defaults spelled out do not matter)."""
     return hashlib.sha256(msgspec.json.encode(data) + "".join(extra).encode()).hexdigest()
-
-
-def insert_or_ignore(connection: Connection, table: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: a second worker racing on an id cannot
-    store it twice, and the ids returned are the rows this statement stored."""
-    return _insert_or_ignore(connection.dialect.name, table)
-
-
-@functools.cache
-def _insert_or_ignore(dialect: str, table: Any) -> Any:
-    # Built once: the hot path then skips building the statement and its cache key.
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
 def bad(path: str, message: str) -> ValidationFailed:

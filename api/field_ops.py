@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import msgspec
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from api import audit
+from api.bulk_insert import insert_new, insert_rows
 from api.db import utcnow
 from api.errors import ApiError, Conflict, NotFound
 from api.field_common import (
-    DEDUCTIONS, EVIDENCE, FINDINGS, OPEN_TASK, bad, body_digest, insert_or_ignore, task_state, team_task,
+    DEDUCTIONS, EVIDENCE, FINDINGS, OPEN_TASK, bad, body_digest, task_state, team_task,
 )
 from api.field_facts import FieldFacts, PeriodFacts, TaskFacts, UnitFacts
 from api.field_visits import VisitHandlers
@@ -43,7 +44,6 @@ DEDUCTION_NAMESPACE = uuid.UUID("5b0d3a52-58f4-4d39-9d0c-2f1f6f3c7a11")
 EDITABLE = ("indicator", "count", "quantity", "level", "achievement", "note", "case_file", "staff", "evidence_ids",
             "charged_unit")
 FINDING_FIELDS = ("task_id", *EDITABLE, "supersedes", "deduction_id", "points")
-_INSERT_DEDUCTIONS = insert(DEDUCTIONS)  # built once, for the hot path
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +71,15 @@ def finding_out(row: Any, points: float | None) -> FindingOut:
     )
 
 
-class _RowView:
-    """Attribute access over an inserted row's values (they need no read-back)."""
-
-    __slots__ = ("_row",)
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        self._row = row
-
-    def __getattr__(self, name: str) -> Any:
-        return self._row[name]
+def _written_out(data: FindingCreate, row: dict[str, Any], points: float) -> FindingOut:
+    """The answer for a finding written now, from the values written (no read-back)."""
+    return FindingOut(
+        id=data.id, task_id=row["task_id"], inspector=row["inspector"], indicator=data.indicator, count=data.count,
+        quantity=data.quantity, level=data.level, achievement=data.achievement, note=data.note, case_file=data.case_file,
+        staff=row["staff"], evidence_ids=list(data.evidence_ids), recorded_at=data.recorded_at, received_at=row["created_at"],
+        supersedes=data.supersedes, superseded_by=None, charged_unit=row["charged_unit"], deduction_id=row["deduction_id"],
+        points=points, updated_at=row["updated_at"],
+    )
 
 
 class FieldWriter(VisitHandlers):
@@ -147,10 +146,8 @@ class FieldWriter(VisitHandlers):
                 outcomes.append(exc)
         inserted: set[uuid.UUID] = set()
         if rows:
-            inserted = set(connection.execute(insert_or_ignore(connection, FINDINGS), rows).scalars())
-        kept = [d for d in deductions if d["finding_id"] in inserted]
-        if kept:
-            connection.execute(_INSERT_DEDUCTIONS, kept)
+            inserted = insert_new(connection, FINDINGS, rows)
+        insert_rows(connection, DEDUCTIONS, [d for d in deductions if d["finding_id"] in inserted])
         retired: dict[uuid.UUID, dict[str, Any]] = {}  # new finding -> the after of the one it supersedes
         for old, new in superseding:
             if new not in inserted:
@@ -169,7 +166,8 @@ class FieldWriter(VisitHandlers):
     def _finding_events(op: FindingOp, out: FindingOut, retired: dict[uuid.UUID, dict[str, Any]], now: Any) -> list[dict[str, Any]]:
         """A new finding, the one it supersedes, and the photos it cites (a repeat records nothing)."""
         actor, request_id = op.principal.username, op.request_id
-        after = {k: v for k, v in ((k, getattr(out, k)) for k in FINDING_FIELDS) if v is not None and v != [] and v != ""}
+        shown = msgspec.to_builtins(out)
+        after = {k: v for k in FINDING_FIELDS if (v := shown[k]) is not None and v != [] and v != ""}
         events = [audit.event(actor, "finding.created", "finding", out.id, None, after, request_id=request_id, at=now)]
         if out.id in retired:
             change = retired[out.id]
@@ -262,7 +260,7 @@ class FieldWriter(VisitHandlers):
             stored = rows.get(op.data.id)
             if isinstance(outcome, tuple) and outcome[0] == "new" and outcome[1] in inserted:
                 row, rule_points = written[outcome[1]]
-                results.append((finding_out(_RowView(row), rule_points), True))
+                results.append((_written_out(op.data, row, rule_points), True))
             elif stored is None:
                 results.append(outcome)  # refused, and no such finding exists: the refusal stands
             elif stored.body_sha256 == digest:

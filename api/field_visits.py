@@ -14,9 +14,10 @@ from typing import Any, Sequence
 from sqlalchemy import Connection, select, update
 
 from api import audit
+from api.bulk_insert import insert_new
 from api.db import utcnow
 from api.errors import ApiError, Conflict
-from api.field_common import CHECK_INS, DONE_TASK, OPEN_TASK, TASKS, body_digest, insert_or_ignore, statuses, team_task
+from api.field_common import CHECK_INS, DONE_TASK, OPEN_TASK, TASKS, body_digest, statuses, team_task
 from api.field_facts import FieldFacts, UnitFacts
 from api.group_commit import Journaled
 from api.logs import REQUEST_ID
@@ -85,7 +86,7 @@ class VisitHandlers:
                 outcomes.append(exc)
         inserted: set[uuid.UUID] = set()
         if rows:
-            inserted = set(connection.execute(insert_or_ignore(connection, CHECK_INS), rows).scalars())
+            inserted = insert_new(connection, CHECK_INS, rows)
         if started:
             started = set(connection.execute(update(TASKS).where(TASKS.c.id.in_(started), TASKS.c.status == "assigned")
                                               .values(status="in_progress", updated_at=now).returning(TASKS.c.id)).scalars())

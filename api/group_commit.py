@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.db import database_unavailable, sqlite_pragmas
+from api.db import database_unavailable, json_text, sqlite_pragmas
 
 __all__ = ["BatchHandler", "GroupCommit", "Journal", "Journaled"]
 
@@ -83,7 +83,7 @@ class _SQLiteWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url.set(drivername="sqlite")
         self.engine: Engine = create_engine(url, connect_args={"timeout": self.LOOP_BUSY_TIMEOUT, "check_same_thread": False},
-                                            pool_size=1, max_overflow=0)
+                                            pool_size=1, max_overflow=0, json_serializer=json_text)
         event.listen(self.engine, "connect", sqlite_pragmas)
         event.listen(self.engine, "connect", _writer_pragmas)
         event.listen(self.engine, "begin", _begin_immediate)
