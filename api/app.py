@@ -4,6 +4,7 @@ database. It reads no environment; :func:`create_app_from_env` is the entry poin
 
 from __future__ import annotations
 
+import gc
 import uuid
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -12,7 +13,7 @@ import anyio
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
-from litestar.datastructures import MutableScopeHeaders, State
+from litestar.datastructures import State
 from litestar.types import Message, Scope
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -159,12 +160,27 @@ def _request_id_outermost(app_config: AppConfig) -> AppConfig:
 async def _ensure_request_id(message: Message, scope: Scope) -> None:
     # Routing errors (404/405) never reach the middleware stack; still give them an id.
     if message["type"] == "http.response.start":
-        headers = MutableScopeHeaders.from_message(message)
-        if "x-request-id" not in headers:
-            headers["x-request-id"] = uuid.uuid4().hex
+        headers = list(message.get("headers") or [])
+        if not any(name.lower() == b"x-request-id" for name, _ in headers):
+            headers.append((b"x-request-id", uuid.uuid4().hex.encode()))
+            message["headers"] = headers
 
 
 def create_app_from_env() -> Litestar:
+    """The app a served worker runs (``spotcheck serve``)."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
+    return app
+
+
+def _freeze_startup_objects() -> None:
+    # A worker keeps what startup built (routes, models, mappers, the OpenAPI document: a few
+    # hundred thousand objects) for its whole life. Python's full garbage collections walked
+    # them all, pausing the worker for tens of milliseconds several times a second under
+    # load (p99 latency of findings 90-120 ms; 34-46 ms once frozen, docs/performance.md).
+    # Frozen, collections look only at what was allocated since. Garbage first: frozen
+    # objects are never collected.
+    gc.collect()
+    gc.freeze()

@@ -63,6 +63,7 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_config=None,
         server_header=False,
+        access_log=False,  # api.logs writes one access line per request, with its id and user
         timeout_graceful_shutdown=10,
     )
 

@@ -25,12 +25,13 @@ cannot sink its neighbours.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, AsyncIterator, Callable, Sequence
 
 import anyio
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -89,20 +90,26 @@ class _SQLiteWriter:
         event.listen(self.engine, "begin", _begin_immediate)
         self._lock_fd = os.open(f"{url.database}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
 
-    async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """This worker's turn to write (the other workers' writers wait)."""
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             await anyio.to_thread.run_sync(fcntl.flock, self._lock_fd, fcntl.LOCK_EX)
         try:
-            try:
-                return self._transaction(work, busy_ms=int(self.LOOP_BUSY_TIMEOUT * 1000))
-            except OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-            return await anyio.to_thread.run_sync(self._transaction, work, 15_000)
+            yield
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
+        """Run ``work`` in one transaction and commit it; call it during a :meth:`turn`."""
+        try:
+            return self._transaction(work, busy_ms=int(self.LOOP_BUSY_TIMEOUT * 1000))
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        return await anyio.to_thread.run_sync(self._transaction, work, 15_000)
 
     def _transaction(self, work: Callable[[Connection], list[Any]], busy_ms: int) -> list[Any]:
         with self.engine.connect() as connection:
@@ -134,6 +141,10 @@ def _begin_immediate(connection: Connection) -> None:
 class _AsyncWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        yield  # PostgreSQL's row locks order concurrent writers (api.field_common.task_state)
 
     async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
         async with self.engine.begin() as connection:
@@ -185,10 +196,13 @@ class GroupCommit:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
             try:
-                await self._apply(batch)
+                async with self._writer.turn():
+                    # Taken once it is this worker's turn: what queued up while another worker
+                    # wrote joins this batch, so busy workers share fewer, larger commits.
+                    while len(batch) < self._max_batch and not self._queue.empty():
+                        batch.append(self._queue.get_nowait())
+                    await self._apply(batch)
             except Exception as exc:  # the writer must survive anything one batch does
                 if database_unavailable(exc):  # expected while it restarts: no trace, each caller gets a 503
                     log.warning("group commit: database unavailable (%s); %d operations refused",

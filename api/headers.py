@@ -9,9 +9,9 @@ prefix (a console, say) gets its own entry in :data:`PAGE_POLICIES`.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from api.settings import Settings
@@ -43,35 +43,50 @@ PAGE_POLICIES: tuple[tuple[str, str], ...] = (
 """(path prefix, policy), first match wins; any other path gets :data:`API_POLICY`."""
 
 _FIXED = (
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("cross-origin-resource-policy", "same-origin"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-resource-policy", b"same-origin"),
 )
+_SET = frozenset({name for name, _ in _FIXED} | {b"content-security-policy", b"referrer-policy",
+                                                    b"strict-transport-security"})
+
+
+@functools.lru_cache(maxsize=64)
+def _page_headers(path_prefix: str, hsts: bytes | None) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers a path's answers get (its policy found by prefix), encoded once."""
+    headers = [*_FIXED, (b"content-security-policy", _policy(path_prefix).encode()),
+               # The console's links and forms stay on this site; nothing else needs a referrer.
+               (b"referrer-policy", b"same-origin" if path_prefix.startswith("/console") else b"no-referrer")]
+    if hsts:
+        headers.append((b"strict-transport-security", hsts))
+    return tuple(headers)
 
 
 def _policy(path: str) -> str:
     return next((policy for prefix, policy in PAGE_POLICIES if path.startswith(prefix)), API_POLICY)
 
 
+def _prefix(path: str) -> str:
+    # The cache key: the matching prefix of PAGE_POLICIES, or "" for every other path.
+    return next((prefix for prefix, _ in PAGE_POLICIES if path.startswith(prefix)), "")
+
+
 def make_security_headers(settings: Settings) -> Callable[[Message, Scope], object]:
     """The ``before_send`` hook adding the headers; HSTS only if ``settings.hsts_max_age`` > 0."""
-    hsts = f"max-age={settings.hsts_max_age}; includeSubDomains" if settings.hsts_max_age > 0 else None
+    hsts = f"max-age={settings.hsts_max_age}; includeSubDomains".encode() if settings.hsts_max_age > 0 else None
 
     async def security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in _FIXED:
-            headers[name] = value
-        path = scope.get("path", "")
-        headers["content-security-policy"] = _policy(path)
-        # The console's links and forms stay on this site; nothing else needs a referrer.
-        headers["referrer-policy"] = "same-origin" if path.startswith("/console") else "no-referrer"
+        # Raw header pairs, not MutableScopeHeaders: this runs for every answer, and a lookup
+        # per header there scans the whole list.
+        given = message.get("headers") or []
+        headers = [(name, value) for name, value in given if name.lower() not in _SET]
+        headers.extend(_page_headers(_prefix(scope.get("path", "")), hsts))
         # Answers carry personal and enforcement data: no shared or browser cache keeps them,
         # unless the handler chose a policy itself (photos: private, revalidated by ETag).
-        if "cache-control" not in headers:
-            headers["cache-control"] = "no-store"
-        if hsts:
-            headers["strict-transport-security"] = hsts
+        if not any(name.lower() == b"cache-control" for name, _ in headers):
+            headers.append((b"cache-control", b"no-store"))
+        message["headers"] = headers
 
     return security_headers

@@ -104,20 +104,21 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 return
             await app(scope, receive, send_with_id)
         finally:
-            user = scope.get("user")
-            _access.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "user": getattr(user, "username", None),
-                },
-            )
+            if _access.isEnabledFor(logging.INFO):
+                user = scope.get("user")
+                _access.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "user": getattr(user, "username", None),
+                    },
+                )
             REQUEST_ID.reset(token)
 
     return middleware
