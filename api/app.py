@@ -74,7 +74,8 @@ def create_app(settings: Settings) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.field_writer = FieldWriter(settings, FieldFacts())
-        app.state.writer = GroupCommit(engine, app.state.field_writer.handlers(), journal=audit.write)
+        app.state.writer = GroupCommit(engine, app.state.field_writer.handlers(), journal=audit.write,
+                                       preparers=app.state.field_writer.preparers())
         await app.state.writer.start()
         try:
             yield

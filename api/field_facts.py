@@ -112,6 +112,25 @@ class FieldFacts:
             self._catalogs[key] = (catalog, _indicators(catalog))
         return self._catalogs[key]
 
+    def known(self, task_id: uuid.UUID) -> tuple[TaskFacts, PeriodFacts, tuple[Catalog, dict[str, Indicator]], dict[str, UnitFacts]] | None:
+        """A task's facts with its period, catalog and units (with ancestors), if all are
+        cached and current; ``None`` otherwise. Reads nothing."""
+        task = self._tasks.get(task_id)
+        period = self._periods.get(task.period) if task is not None and task.period else None
+        if task is None or period is None:
+            return None
+        catalog = self._catalogs.get((period.catalog_code, period.catalog_version))
+        now = time.monotonic()
+        units: dict[str, UnitFacts] = {}
+        code: str | None = task.unit_code
+        while code is not None:
+            entry = self._units.get(code)
+            if entry is None or entry[0] < now:
+                return None
+            units[code] = entry[1]
+            code = entry[1].parent_code
+        return (task, period, catalog, units) if catalog is not None else None
+
     def units(self, connection: Connection, codes: Iterable[str]) -> dict[str, UnitFacts]:
         """Units by code, with their ancestors (to charge a finding to the assessed office)."""
         now = time.monotonic()

@@ -37,7 +37,7 @@ from scoring import Finding as ScoredFinding
 from scoring import Catalog, Indicator, ScoringError, propose
 from scoring import Unit as ScoredUnit
 
-__all__ = ["EditOp", "FieldWriter", "FindingOp", "finding_out"]
+__all__ = ["EditOp", "FieldWriter", "FindingOp", "Prepared", "finding_out"]
 
 DEDUCTION_NAMESPACE = uuid.UUID("5b0d3a52-58f4-4d39-9d0c-2f1f6f3c7a11")
 # What an edit may change, and what a new finding's audit event shows.
@@ -47,10 +47,20 @@ FINDING_FIELDS = ("task_id", *EDITABLE, "supersedes", "deduction_id", "points")
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """A new finding's rows, answer and audit events, computed before the writer's turn; or
+    the refusal those checks gave."""
+
+    digest: str
+    outcome: tuple[dict[str, Any], dict[str, Any], FindingOut, list[dict[str, Any]]] | ApiError
+
+
+@dataclass(slots=True, eq=False)
 class FindingOp:
     principal: Principal
     data: FindingCreate
     request_id: str | None = field(default_factory=REQUEST_ID.get)  # of the request that queued it
+    prepared: Prepared | None = None  # set by FieldWriter.prepare when the op is queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +104,35 @@ class FieldWriter(VisitHandlers):
     def handlers(self) -> dict[str, Any]:
         return {"finding": self.findings, "check_in": self.check_ins, "submit": self.submissions, "edit": self.edits}
 
+    def preparers(self) -> dict[str, Any]:
+        return {"finding": self.prepare}
+
+    def prepare(self, op: FindingOp) -> None:
+        """Work out a new finding's rows, answer and audit events as it is queued, from cached
+        facts only (what never changes about its task, period, catalog and units).
+
+        The writer's turn holds the database's write lock, so whatever can be done before it
+        is done here: the turn then only checks what may change (task and period status,
+        photos, the id) and writes. A finding that supersedes another, or whose facts are not
+        cached yet, is worked out in the turn as before.
+        """
+        data = op.data
+        known = self.facts.known(data.task_id) if data.supersedes is None else None
+        if known is None:
+            return
+        task, period, (catalog, indicators), units = known
+        digest = body_digest(data)
+        now = utcnow()
+        try:
+            row, deduction = self._rows(op, digest, task, period, catalog, indicators, units, now)
+        except ApiError as exc:
+            op.prepared = Prepared(digest, exc)
+            return
+        out = _written_out(data, row, deduction["points"])
+        op.prepared = Prepared(digest, (row, deduction, out, self._finding_events(op, out, {}, now)))
+
     def findings(self, connection: Connection, ops: Sequence[FindingOp]) -> list[Any]:
-        digests = [body_digest(op.data) for op in ops]
+        digests = [op.prepared.digest if op.prepared else body_digest(op.data) for op in ops]
         tasks = self.facts.tasks(connection, {op.data.task_id for op in ops})
         state = task_state(connection, set(tasks))
         periods = self.facts.periods(connection, {t.period for t in tasks.values() if t.period})
@@ -135,7 +172,13 @@ class FieldWriter(VisitHandlers):
                     raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                                    code="TASK_SUBMITTED")
                 self._check_photos(data.evidence_ids, task.id, photos)
-                row, deduction = self._finding_rows(op, digest, task, periods, period_status, catalogs, units, now)
+                period = self._open_period(task, periods, period_status)
+                if op.prepared is None:
+                    row, deduction = self._rows(op, digest, task, period, *catalogs[period.code], units, now)
+                elif isinstance(op.prepared.outcome, ApiError):
+                    raise op.prepared.outcome
+                else:
+                    row, deduction = op.prepared.outcome[:2]
                 rows.append(row)
                 deductions.append(deduction)
                 if target is not None:
@@ -159,8 +202,14 @@ class FieldWriter(VisitHandlers):
             retired[new] = {"superseded_by": new, **({"deduction_status": "rejected"} if withdrawn else {})}
         by_id = {r["id"]: (r, d["points"]) for r, d in zip(rows, deductions)}
         results = self._finding_results(connection, ops, digests, outcomes, by_id, inserted)
-        return [Journaled(r, self._finding_events(op, r[0], retired, now)) if isinstance(r, tuple) and r[1] else r
+        return [Journaled(r, self._new_finding_events(op, r[0], retired, now)) if isinstance(r, tuple) and r[1] else r
                 for op, r in zip(ops, results)]
+
+    def _new_finding_events(self, op: FindingOp, out: FindingOut, retired: dict[uuid.UUID, dict[str, Any]], now: Any) -> list[dict[str, Any]]:
+        ready = op.prepared.outcome if op.prepared else None
+        if isinstance(ready, tuple) and ready[2] is out:
+            return ready[3]
+        return self._finding_events(op, out, retired, now)
 
     @staticmethod
     def _finding_events(op: FindingOp, out: FindingOut, retired: dict[uuid.UUID, dict[str, Any]], now: Any) -> list[dict[str, Any]]:
@@ -195,14 +244,23 @@ class FieldWriter(VisitHandlers):
     def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, PeriodFacts],
                       period_status: str | None, catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]],
                       units: dict[str, UnitFacts], now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        data = op.data
+        period = self._open_period(task, periods, period_status)
+        return self._rows(op, digest, task, period, *catalogs[period.code], units, now)
+
+    @staticmethod
+    def _open_period(task: TaskFacts, periods: dict[str, PeriodFacts], period_status: str | None) -> PeriodFacts:
         if task.period is None or task.period not in periods:
             raise bad("$.task_id", "the task's plan belongs to no period, so findings cannot be scored")
         period = periods[task.period]
         if period_status != "open":
             raise Conflict(f"Period {period.code!r} is {period_status}; it takes no more findings.",
                            code="PERIOD_LOCKED", details={"period": period.code})
-        catalog, indicators = catalogs[period.code]
+        return period
+
+    def _rows(self, op: FindingOp, digest: str, task: TaskFacts, period: PeriodFacts, catalog: Catalog,
+              indicators: dict[str, Indicator], units: dict[str, UnitFacts], now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The finding's row and its proposed deduction (checks that need no changing state)."""
+        data = op.data
         indicator = indicators.get(data.indicator)
         if indicator is None:
             raise bad("$.indicator", f"no indicator {data.indicator!r} in catalog {catalog.code} v{catalog.version}")
@@ -260,7 +318,8 @@ class FieldWriter(VisitHandlers):
             stored = rows.get(op.data.id)
             if isinstance(outcome, tuple) and outcome[0] == "new" and outcome[1] in inserted:
                 row, rule_points = written[outcome[1]]
-                results.append((_written_out(op.data, row, rule_points), True))
+                ready = op.prepared.outcome if op.prepared else None
+                results.append((ready[2] if isinstance(ready, tuple) else _written_out(op.data, row, rule_points), True))
             elif stored is None:
                 results.append(outcome)  # refused, and no such finding exists: the refusal stands
             elif stored.body_sha256 == digest:

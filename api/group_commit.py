@@ -13,6 +13,10 @@ batch runs at once on a synchronous engine (no per-statement hand-offs), and wor
 processes take turns through a file lock; on PostgreSQL the same handlers run over asyncpg
 through ``AsyncConnection.run_sync``.
 
+A kind may also have a *preparer*, called as each operation is queued (outside the writer's
+turn, which on SQLite holds the database's write lock): it may do the work that needs no
+changing state ahead, and leave its result on the operation for the handler.
+
 A handler returns one outcome per operation: a value, or an exception for that operation
 alone (validation, conflict), which never affects the others. A value may come as
 :class:`Journaled`, carrying rows that describe the change (audit events): the rows of the
@@ -156,9 +160,10 @@ class _AsyncWriter:
 
 class GroupCommit:
     def __init__(self, engine: AsyncEngine, handlers: dict[str, BatchHandler], *, max_batch: int = 512,
-                 journal: Journal | None = None) -> None:
+                 journal: Journal | None = None, preparers: dict[str, Callable[[Any], None]] | None = None) -> None:
         self._writer = _SQLiteWriter(engine) if engine.dialect.name == "sqlite" else _AsyncWriter(engine)
         self._handlers = handlers
+        self._preparers = preparers or {}
         self._journal = journal
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -189,6 +194,12 @@ class GroupCommit:
         """Queue ``operation`` for the ``kind`` handler; return its outcome once committed."""
         if self._task is None or self._task.done():
             raise RuntimeError("the group-commit writer is not running")
+        prepare = self._preparers.get(kind)
+        if prepare is not None:
+            try:
+                prepare(operation)
+            except Exception:  # a bug there must not cost the write: the handler works it all out
+                log.exception("preparing a %s operation failed; it is worked out in the writer's turn", kind)
         pending = _Pending(kind, operation)
         self._queue.put_nowait(pending)
         return await pending.future

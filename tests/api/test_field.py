@@ -42,6 +42,14 @@ async def test_finding_create_is_idempotent(db, client, field):
         deduction = (await s.execute(select(Deduction).where(Deduction.finding_id == uuid.UUID(body["id"])))).scalar_one()
         assert (deduction.status, deduction.points, deduction.unit_code, deduction.staff) == ("proposed", 2, task["unit_code"], ["张伟"])
 
+    # The task's facts are cached now, so the next finding is worked out as it is queued,
+    # before the writer's turn: its answer must be exactly what was stored.
+    body = finding_body(task, FILE_RULE, count=3, note="第二批", staff=["李四", "王五"])
+    second = await client.post("/api/v1/findings", json=body, headers=me)
+    assert second.status_code == 201 and second.json()["points"] == 3
+    replay = await client.post("/api/v1/findings", json=body, headers=me)
+    assert replay.status_code == 200 and replay.json() == second.json()
+
 
 async def test_findings_on_an_entity_count_against_its_office(client, field):
     task = field.task("field_visit", unit_kind="entity")

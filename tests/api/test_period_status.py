@@ -47,6 +47,8 @@ async def test_lock_refuses_every_write_until_an_admin_reopens(db, client, field
 
     refused = [
         await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE), headers=me),
+        # The period's lock is checked before the rule, as the finding is written.
+        await client.post("/api/v1/findings", json=finding_body(task, "no.such.rule"), headers=me),
         await client.patch(f"/api/v1/findings/{before.json()['id']}", json={"count": 2}, headers=me),
         await client.put(f"/api/v1/periods/{PERIOD}/measurements", json=MEASUREMENT, headers=field.chief),
         await client.post(f"/api/v1/periods/{PERIOD}/measurements/import",
