@@ -1,18 +1,20 @@
-"""Multi-row inserts for the group-commit writer's hot path, lean on SQLite.
+"""Lean multi-row inserts for the group-commit writer's hot path.
 
 SQLAlchemy's Core insert runs a bind processor for every value of every row (UUIDs to hex,
 datetimes to text, JSON to text) through several layers of generic machinery: at thousands
 of findings a second, with three rows of about twenty values each, that machinery cost more
-CPU than everything else the writer does. :class:`SQLiteRows` builds one plain
-``INSERT`` per table once, turns each row into a tuple with a converter per column (fast
-ones for the column types of the hot tables, SQLAlchemy's own bind processor for any other),
-and hands the whole batch to the driver's ``executemany`` through ``exec_driver_sql``, so
-transactions, events and error wrapping stay SQLAlchemy's.
+CPU than everything else the writer does. Here each table's statement is built once and
+each column has one converter (fast ones for the column types of the hot tables on SQLite,
+SQLAlchemy's own bind processor otherwise); the statement runs through ``exec_driver_sql``,
+so transactions, events and error wrapping stay SQLAlchemy's.
 
-The values stored are exactly what SQLAlchemy's insert stores (tests/api/test_sqlite_rows.py
-compares them), so the ORM reads these rows like any other. PostgreSQL keeps SQLAlchemy's
-insert: the cost there is the round trip, not the processing.
+- SQLite (:class:`SQLiteInsert`): one plain ``INSERT`` run by the driver's ``executemany``.
+- PostgreSQL (:class:`PostgresInsert`): one ``INSERT … SELECT … FROM unnest(…)`` with an
+  array per column. Its text does not depend on the number of rows, so asyncpg prepares it
+  once, where a multi-row ``VALUES`` list is a new statement for every batch size.
 
+The values stored are exactly what SQLAlchemy's insert stores (tests/api/test_bulk_insert.py
+compares them on both databases), so the ORM reads these rows like any other.
 :func:`insert_rows` and :func:`insert_new` choose the way by the connection's dialect.
 """
 
@@ -23,13 +25,12 @@ import operator
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import JSON, Connection, Table, Uuid, insert, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import JSON, Connection, Table, Uuid, select
 from sqlalchemy.engine import Dialect
 
 from api.db import UTCDateTime, json_text
 
-__all__ = ["SQLiteInsert", "insert_new", "insert_rows"]
+__all__ = ["PostgresInsert", "SQLiteInsert", "insert_new", "insert_rows"]
 
 Encoder = Callable[[Any], Any]
 
@@ -104,30 +105,46 @@ class SQLiteInsert:
         return connection.exec_driver_sql(self.sql, [self.encode(row) for row in rows]).rowcount
 
 
+class PostgresInsert:
+    """``INSERT INTO table (columns) SELECT … FROM unnest($1::type[], …)`` for rows given as
+    mappings: the rows travel as one array per column, in one statement whose text is the
+    same for any number of rows. Rows keep their order (``WITH ORDINALITY``), so serial ids
+    are given in the order of ``rows``.
+
+    Every row must give every one of ``columns``. With ``skip_conflicts``, a row that would
+    break a unique constraint is skipped, and :meth:`insert` returns the ids stored."""
+
+    def __init__(self, table: Table, columns: Sequence[str], dialect: Dialect, *, skip_conflicts: bool = False) -> None:
+        self.columns = tuple(columns)
+        quote = dialect.identifier_preparer.quote
+        names = ", ".join(quote(name) for name in self.columns)
+        arrays = ", ".join(f"${i}::{table.c[name].type.compile(dialect=dialect)}[]" for i, name in enumerate(self.columns, 1))
+        self.sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM unnest({arrays}) "
+                    f"WITH ORDINALITY AS given({names}, row_number) ORDER BY row_number"
+                    + (" ON CONFLICT DO NOTHING RETURNING id" if skip_conflicts else ""))
+        self._encoders = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in self.columns]
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], ...]:
+        return tuple([row[name] for row in rows] if encode is None else [encode(row[name]) for row in rows]
+                     for name, encode in self._encoders)
+
+    def insert(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """Insert ``rows`` in one statement; with ``skip_conflicts``, the set of ids stored."""
+        result = connection.exec_driver_sql(self.sql, self.parameters(rows))
+        return set(result.scalars()) if self.sql.endswith("RETURNING id") else None
+
+
 # Built once per table and column set: the hot path then skips building statements.
 @functools.lru_cache(maxsize=64)
-def _sqlite(table: Table, columns: tuple[str, ...], dialect: Dialect, skip_conflicts: bool) -> SQLiteInsert:
-    return SQLiteInsert(table, columns, dialect, skip_conflicts=skip_conflicts)
-
-
-@functools.cache
-def _insert(table: Table) -> Any:
-    return insert(table)
-
-
-@functools.cache
-def _insert_or_skip(table: Table) -> Any:
-    return postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
+def _statement(table: Table, columns: tuple[str, ...], dialect: Dialect, skip_conflicts: bool) -> SQLiteInsert | PostgresInsert:
+    kind = SQLiteInsert if dialect.name == "sqlite" else PostgresInsert
+    return kind(table, columns, dialect, skip_conflicts=skip_conflicts)
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (mappings with the same keys) in one statement."""
-    if not rows:
-        return
-    if connection.dialect.name == "sqlite":
-        _sqlite(table, tuple(rows[0]), connection.dialect, False).insert(connection, rows)
-    else:
-        connection.execute(_insert(table), list(rows))
+    if rows:
+        _statement(table, tuple(rows[0]), connection.dialect, False).insert(connection, rows)
 
 
 def insert_new(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> set[Any]:
@@ -140,11 +157,12 @@ def insert_new(connection: Connection, table: Table, rows: Sequence[Mapping[str,
     """
     if not rows:
         return set()
-    if connection.dialect.name != "sqlite":
-        return set(connection.execute(_insert_or_skip(table), list(rows)).scalars())
+    statement = _statement(table, tuple(rows[0]), connection.dialect, True)
+    if isinstance(statement, PostgresInsert):
+        return statement.insert(connection, rows)  # type: ignore[no-any-return]
     stored = set(connection.execute(select(table.c.id).where(table.c.id.in_([row["id"] for row in rows]))).scalars())
     fresh = [row for row in rows if row["id"] not in stored]
-    if _sqlite(table, tuple(rows[0]), connection.dialect, True).insert(connection, fresh) != len(fresh):
+    if statement.insert(connection, fresh) != len(fresh):
         # Only another unique key can clash here, which the handlers' checks rule out.
         raise RuntimeError(f"{table.name}: a new row clashed on a unique key other than its id")
     return {row["id"] for row in fresh}

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, Table, create_engine, insert, literal_column, sel
 from sqlalchemy.exc import IntegrityError
 
 from api.bulk_insert import SQLiteInsert, insert_new, insert_rows
-from api.db import Base, json_text
+from api.db import Base, json_text, make_engine
 from api.field_common import DEDUCTIONS, FINDINGS
 from api.models_review import AuditEvent
 
@@ -106,4 +106,64 @@ def test_skipping_conflicts_skips_only_duplicate_keys(engine: Engine) -> None:
             insert_new(connection, FINDINGS, [finding(inspector=None)])
     with engine.connect() as connection:
         notes = dict(connection.execute(select(FINDINGS.c.id, FINDINGS.c.note)).all())
+    assert notes == {first["id"]: first["note"], second["id"]: second["note"]}
+
+
+async def _unchecked_keys(connection: Any) -> None:
+    # The rows name tasks, periods and units that do not exist; all is rolled back. (SQLite
+    # has begun no transaction yet: the driver opens it at the first write.)
+    await connection.exec_driver_sql("PRAGMA foreign_keys = OFF" if connection.dialect.name == "sqlite"
+                                     else "SET LOCAL session_replication_role = replica")
+
+
+def _without_id(row: Any) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "id"}
+
+
+@pytest.mark.parametrize(("table", "make", "variant"), [
+    (FINDINGS, finding, {"staff": [], "note": "", "quantity": None, "superseded_by": uuid.uuid4()}),
+    (DEDUCTIONS, deduction, {"status": "adjusted", "adjusted_points": 0.25, "effect": "veto"}),
+    (AUDIT, audit_row, {"before": {"a": None, "名": [1, 2.5]}, "after": None, "request_id": "req-1"}),
+], ids=["findings", "deductions", "audit_events"])
+async def test_rows_read_back_as_sqlalchemys_on_each_database(database_url: str, db: Any, table: Table, make: Any,
+                                                              variant: dict[str, Any]) -> None:
+    rows = [make(), make(**variant), make(recorded_at=NOW.replace(microsecond=0)) if table is FINDINGS else make()]
+    lean = [{**r, "id": uuid.uuid4()} if "id" in r else r for r in rows]
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            transaction = await connection.begin()
+            await _unchecked_keys(connection)
+            await connection.execute(insert(table), rows)
+            await connection.run_sync(lambda sync: insert_rows(sync, table, lean))
+            read = (await connection.execute(select(table).order_by(table.c.id))).mappings().all()
+            await transaction.rollback()
+    finally:
+        await engine.dispose()
+    assert len(read) == 2 * len(rows)
+    if "id" in rows[0]:
+        by_id = {r["id"]: r for r in read}
+        pairs = [(by_id[a["id"]], by_id[b["id"]]) for a, b in zip(rows, lean)]
+    else:  # serial ids: the lean rows come after SQLAlchemy's, in the order given
+        pairs = list(zip(read[:len(rows)], read[len(rows):]))
+    for ours, theirs in pairs:
+        assert _without_id(ours) == _without_id(theirs)
+    assert [p[1]["before"] if table is AUDIT else p[1]["staff"] for p in pairs] == \
+        [r["before"] if table is AUDIT else r["staff"] for r in lean]
+
+
+async def test_insert_new_returns_only_the_ids_it_stored(database_url: str, db: Any) -> None:
+    first, second = finding(), finding()
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            transaction = await connection.begin()
+            await _unchecked_keys(connection)
+            assert await connection.run_sync(lambda sync: insert_new(sync, FINDINGS, [first])) == {first["id"]}
+            again = await connection.run_sync(lambda sync: insert_new(sync, FINDINGS, [{**first, "note": "改"}, second]))
+            notes = dict((await connection.execute(select(FINDINGS.c.id, FINDINGS.c.note))).all())
+            await transaction.rollback()
+    finally:
+        await engine.dispose()
+    assert again == {second["id"]}
     assert notes == {first["id"]: first["note"], second["id"]: second["note"]}
