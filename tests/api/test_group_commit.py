@@ -120,3 +120,23 @@ async def test_journal_rows_without_a_journal_fail_the_batch(db, engine):
     finally:
         await gc.stop()
     assert await stored(db) == set()
+
+
+async def test_preparers_run_as_operations_queue_and_a_failing_one_loses_nothing(db, engine):
+    def prepare(op):
+        if op["name"].startswith("oops"):
+            raise ValueError("a bug in a preparer")
+        op["prepared"] = op["name"].upper() + "!"
+
+    def insert_prepared(connection, ops):
+        connection.execute(insert(LoginThrottle), [{"username": op["name"], "failures": 0} for op in ops])
+        return [op.get("prepared") or f"worked out in the turn: {op['name']}" for op in ops]
+
+    gc = GroupCommit(engine, {"names": insert_prepared}, preparers={"names": prepare})
+    await gc.start()
+    try:
+        results = await asyncio.gather(*(gc.submit("names", {"name": n}) for n in ["p1", "oops1", "p2"]))
+    finally:
+        await gc.stop()
+    assert results == ["P1!", "worked out in the turn: oops1", "P2!"]
+    assert await stored(db) == {"p1", "oops1", "p2"}
