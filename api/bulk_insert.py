@@ -43,21 +43,23 @@ class _UTCText:
     """UTCDateTime.process_bind_param, then SQLite's DATETIME storage format. Remembers the
     last value: the rows of one batch share their ``now`` (created, updated, audit time)."""
 
-    __slots__ = ("last", "text")
+    __slots__ = ("memo",)
 
     def __init__(self) -> None:
-        self.last: datetime | None = None
-        self.text: str | None = None
+        # One tuple, replaced whole: a reader in another thread never pairs a value with
+        # another value's text.
+        self.memo: tuple[datetime | None, str | None] = (None, None)
 
     def __call__(self, value: datetime | None) -> str | None:
         if value is None:
             return None
-        if value is self.last:  # the object is held here, so its id cannot be reused
-            return self.text
+        memo = self.memo
+        if value is memo[0]:  # the object is held here, so its id cannot be reused
+            return memo[1]
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
-        self.last, self.text = value, text
+        self.memo = (value, text)
         return text
 
 
