@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, bindparam, select

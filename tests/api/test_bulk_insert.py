@@ -1,4 +1,5 @@
-"""The lean SQLite insert stores exactly what SQLAlchemy's insert stores."""
+"""The lean inserts store exactly what SQLAlchemy's insert stores (raw values on SQLite, read back on
+both databases)."""
 
 from __future__ import annotations
 
