@@ -25,7 +25,7 @@ import operator
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import JSON, Connection, Table, Uuid, select
+from sqlalchemy import JSON, Connection, Table, Uuid
 from sqlalchemy.engine import Dialect
 
 from api.db import UTCDateTime, json_text
@@ -33,6 +33,10 @@ from api.db import UTCDateTime, json_text
 __all__ = ["PostgresInsert", "SQLiteInsert", "insert_new", "insert_rows"]
 
 Encoder = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _uuid_hex(value: Any) -> Any:
@@ -92,6 +96,9 @@ class SQLiteInsert:
                     + (" ON CONFLICT DO NOTHING" if skip_conflicts else ""))
         self._values = operator.itemgetter(*self.columns)
         encoders = [_encoder(table.c[name], dialect) for name in self.columns]
+        id_encoder = _encoder(table.c.id, dialect) if "id" in table.c else None
+        self._encode_id: Encoder = id_encoder or _same
+        self._stored_sql = f"SELECT id FROM {quote(table.name)} WHERE id IN (SELECT value FROM json_each(?))"
         self._encoders = [(index, encode) for index, encode in enumerate(encoders) if encode is not None]
 
     def encode(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -105,6 +112,13 @@ class SQLiteInsert:
         if not rows:
             return 0
         return connection.exec_driver_sql(self.sql, [self.encode(row) for row in rows]).rowcount
+
+    def stored_ids(self, connection: Connection, ids: Sequence[Any]) -> set[Any]:
+        """Which of ``ids`` are stored already. The ids travel as one JSON array, so the
+        statement text is the same for any number of them and is never compiled again."""
+        keys = {self._encode_id(value): value for value in ids}
+        found = connection.exec_driver_sql(self._stored_sql, (json_text(list(keys)),)).all()
+        return {keys[key] for key, in found}
 
 
 class PostgresInsert:
@@ -162,7 +176,7 @@ def insert_new(connection: Connection, table: Table, rows: Sequence[Mapping[str,
     statement = _statement(table, tuple(rows[0]), connection.dialect, True)
     if isinstance(statement, PostgresInsert):
         return statement.insert(connection, rows)  # type: ignore[no-any-return]
-    stored = set(connection.execute(select(table.c.id).where(table.c.id.in_([row["id"] for row in rows]))).scalars())
+    stored = statement.stored_ids(connection, [row["id"] for row in rows])
     fresh = [row for row in rows if row["id"] not in stored]
     if statement.insert(connection, fresh) != len(fresh):
         # Only another unique key can clash here, which the handlers' checks rule out.

@@ -8,6 +8,7 @@ import uuid
 import msgspec
 from sqlalchemy import Connection, bindparam, select
 
+from api.db import json_text
 from api.errors import NotFound, ValidationFailed
 from api.field_facts import TaskFacts
 from api.models_draws import Plan, Task
@@ -59,10 +60,12 @@ _TASKS_BY_ID = (select(TASKS.c.id, TASKS.c.status, PLANS.c.period)
 _TASKS_LOCKED = _TASKS_BY_ID.with_for_update(of=TASKS)
 _PERIODS_SHARED = (select(PERIODS.c.code, PERIODS.c.status).where(PERIODS.c.code.in_(bindparam("codes", expanding=True)))
                    .order_by(PERIODS.c.code).with_for_update(read=True))
-_TASKS_WITH_PERIODS = (select(TASKS.c.id, TASKS.c.status, PLANS.c.period, PERIODS.c.status)
-                       .select_from(TASKS.join(PLANS, PLANS.c.id == TASKS.c.plan_id)
-                                    .outerjoin(PERIODS, PERIODS.c.code == PLANS.c.period))
-                       .where(TASKS.c.id.in_(bindparam("ids", expanding=True))))
+# Run for every batch of findings: plain text whose ids travel as one JSON array, so it is
+# never compiled again, whatever the number of tasks.
+_SQLITE_TASKS_WITH_PERIODS = (
+    f"SELECT t.id, t.status, p.period, r.status FROM {TASKS.name} AS t JOIN {PLANS.name} AS p ON p.id = t.plan_id "
+    f"LEFT OUTER JOIN {PERIODS.name} AS r ON r.code = p.period WHERE t.id IN (SELECT value FROM json_each(?))"
+)
 
 
 def task_state(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
@@ -74,9 +77,10 @@ def task_state(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, t
     if not ids:
         return {}
     if connection.dialect.name == "sqlite":
-        rows = connection.execute(_TASKS_WITH_PERIODS, {"ids": list(ids)}).all()
-        return {task_id: (status, period_status if period is not None else None)
-                for task_id, status, period, period_status in rows}
+        keys = {task_id.hex: task_id for task_id in ids}  # how SQLite stores a UUID
+        rows = connection.exec_driver_sql(_SQLITE_TASKS_WITH_PERIODS, (json_text(list(keys)),)).all()
+        return {keys[key]: (status, period_status if period is not None else None)
+                for key, status, period, period_status in rows}
     tasks = connection.execute(_TASKS_LOCKED, {"ids": list(ids)}).all()
     codes = sorted({period for _, _, period in tasks if period is not None})
     periods = dict(connection.execute(_PERIODS_SHARED, {"codes": codes}).all()) if codes else {}

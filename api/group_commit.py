@@ -93,6 +93,8 @@ class _SQLiteWriter:
         event.listen(self.engine, "connect", _writer_pragmas)
         event.listen(self.engine, "begin", _begin_immediate)
         self._lock_fd = os.open(f"{url.database}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._connection: Connection | None = None
+        self._busy_ms: int | None = None
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -116,15 +118,43 @@ class _SQLiteWriter:
         return await anyio.to_thread.run_sync(self._transaction, work, 15_000)
 
     def _transaction(self, work: Callable[[Connection], list[Any]], busy_ms: int) -> list[Any]:
-        with self.engine.connect() as connection:
-            # Before BEGIN IMMEDIATE (the "begin" listener), which is what waits for the lock.
-            connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+        # One connection for the writer's life: checking a pooled one out and in (and the
+        # pool's rollback on return) for every batch cost as much as a batch's own reads.
+        if self._connection is None or self._connection.invalidated:
+            self._drop_connection()
+            self._connection, self._busy_ms = self.engine.connect(), None
+        connection = self._connection
+        try:
+            if busy_ms != self._busy_ms:
+                # Before BEGIN IMMEDIATE (the "begin" listener), which is what waits for the lock.
+                connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={busy_ms}")
+                self._busy_ms = busy_ms
             with connection.begin():
                 return work(connection)
+        except BaseException:
+            if not _clean(connection):  # e.g. a failed COMMIT whose ROLLBACK failed too
+                self._drop_connection()
+            raise
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):
+                connection.close()
 
     def close(self) -> None:
+        self._drop_connection()
         self.engine.dispose()
         os.close(self._lock_fd)
+
+
+def _clean(connection: Connection) -> bool:
+    """Whether a connection is fit for the next batch: usable and outside any transaction."""
+    try:
+        return not (connection.invalidated or connection.in_transaction()
+                    or connection.connection.driver_connection.in_transaction)
+    except Exception:
+        return False
 
 
 def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:

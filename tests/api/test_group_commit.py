@@ -140,3 +140,24 @@ async def test_preparers_run_as_operations_queue_and_a_failing_one_loses_nothing
         await gc.stop()
     assert results == ["P1!", "worked out in the turn: oops1", "P2!"]
     assert await stored(db) == {"p1", "oops1", "p2"}
+
+
+def insert_or_break(connection, names):
+    """Like insert_names, but 'sever' closes the database connection under the batch first."""
+    if "sever" in names:
+        connection.connection.dbapi_connection.close()
+        raise RuntimeError("connection lost")
+    return insert_names(connection, names)
+
+
+async def test_a_connection_lost_mid_batch_is_replaced_for_the_next(db, engine):
+    gc = GroupCommit(engine, {"names": insert_or_break}, max_batch=64)
+    await gc.start()
+    try:
+        assert await gc.submit("names", "before") == "BEFORE"
+        with pytest.raises(Exception):
+            await gc.submit("names", "sever")
+        assert await asyncio.gather(*(gc.submit("names", n) for n in ["after1", "after2"])) == ["AFTER1", "AFTER2"]
+    finally:
+        await gc.stop()
+    assert await stored(db) == {"before", "after1", "after2"}
