@@ -31,6 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import select  # noqa: E402
+
+from api import audit  # noqa: E402
+from api.db import make_engine  # noqa: E402
+from api.field_facts import FieldFacts  # noqa: E402
+from api.field_ops import FieldWriter, FindingOp  # noqa: E402
+from api.group_commit import GroupCommit  # noqa: E402
+from api.models import User  # noqa: E402
+from api.schemas.field import FindingCreate  # noqa: E402
+from api.security import Principal  # noqa: E402
+from api.settings import Settings  # noqa: E402
 from bench.field_load import prepare  # noqa: E402
 from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.support.server import start_server, stop_server  # noqa: E402
@@ -44,18 +55,6 @@ def _subject(token: str) -> int:
 
 async def drive(findings: int, batch: int, warmup: int, pairs: list[tuple[int, str, str]]) -> tuple[float, float, float]:
     """(CPU seconds, wall seconds, findings per batch) for ``findings`` after ``warmup``."""
-    from sqlalchemy import select
-
-    from api import audit
-    from api.db import make_engine
-    from api.field_facts import FieldFacts
-    from api.field_ops import FieldWriter, FindingOp
-    from api.group_commit import GroupCommit
-    from api.models import User
-    from api.schemas.field import FindingCreate
-    from api.security import Principal
-    from api.settings import Settings
-
     settings = Settings.from_env()
     engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
     async with engine.connect() as connection:
@@ -75,7 +74,7 @@ async def drive(findings: int, batch: int, warmup: int, pairs: list[tuple[int, s
 
     async def run(n: int) -> None:
         for start in range(0, n, batch):
-            outcomes = await asyncio.gather(*(writer.submit("finding", op(start + k)) for k in range(batch)),
+            outcomes = await asyncio.gather(*(writer.submit("finding", op(i)) for i in range(start, min(n, start + batch))),
                                             return_exceptions=True)
             failed = [o for o in outcomes if isinstance(o, BaseException)]
             if failed:
