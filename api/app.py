@@ -4,6 +4,7 @@ database. It reads no environment; :func:`create_app_from_env` is the entry poin
 
 from __future__ import annotations
 
+import functools
 import gc
 import uuid
 from contextlib import asynccontextmanager
@@ -52,7 +53,7 @@ from api.field_ops import FieldWriter
 from api.group_commit import GroupCommit
 from api.evidence_runtime import EvidenceRuntime
 from api.exports import EXPORT_MEDIA_TYPES
-from api.openapi import document_binary, document_errors
+from api.openapi import document_binary, document_errors, document_lazily
 from api.logs import configure_logging, request_id_middleware
 from api.security import PrincipalCache, make_jwt_auth
 from api.settings import Settings
@@ -146,8 +147,8 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
         logging_config=None,  # api.logs owns logging: one JSON line per event
     )
-    document_errors(app)
-    document_binary(app, BINARY_OPERATIONS | EXPORTS, TEXT_OPERATIONS, RAW_BODIES | CHUNK_BODIES)
+    document_lazily(app, document_errors, functools.partial(
+        document_binary, binary=BINARY_OPERATIONS | EXPORTS, text=TEXT_OPERATIONS, raw_bodies=RAW_BODIES | CHUNK_BODIES))
     return app
 
 
@@ -176,7 +177,10 @@ def create_app_from_env() -> Litestar:
     return app
 
 
-def _freeze_startup_objects() -> None:
+def _freeze_startup_objects(app: Litestar) -> None:
+    # A served worker builds its OpenAPI document now (created lazily, see
+    # api.openapi.document_lazily) so that it is frozen with the rest.
+    _ = app.openapi_schema
     # A worker keeps what startup built (routes, models, mappers, the OpenAPI document: a few
     # hundred thousand objects) for its whole life. Python's full garbage collections walked
     # them all, pausing the worker for tens of milliseconds several times a second under

@@ -95,7 +95,8 @@ def run_evidence_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *,
                     half_sent(server.url, "PATCH", created.headers["location"], {
                         **auth, "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
                         "Content-Type": "application/offset+octet-stream"}, body)]
-            deadline = time.monotonic() + 10
+            # 10 s was not always enough on a slow 2-core machine with both workers busy.
+            deadline = time.monotonic() + 30
             while _temporary_files(server) < 2 and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             run.temporary_at_kill = _temporary_files(server)

@@ -11,10 +11,9 @@ import anyio
 import consistent_sampler
 from click.testing import CliRunner
 
-from api import demo_data
 from api.cli import main
 from sampling import derive_seed
-from tests.support.api import add_user, login, seed_demo_registry
+from tests.support.api import add_user, demo_registry, login, seed_demo_registry
 from tests.api.test_draws import OFFICE_PARAMS, plan_body
 
 
@@ -38,7 +37,7 @@ def test_sample_is_rechecked_by_the_independent_consistent_sampler(tmp_path):
 
 
 def test_sample_stratified_with_case_files(tmp_path):
-    registry = demo_data.generate()
+    registry = demo_registry()
     units = tmp_path / "units.csv"
     with units.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, ["code", "kind", "risk_class"], extrasaction="ignore")
@@ -82,7 +81,7 @@ async def test_draw_verify_from_published_files(db, client, tmp_path):
     # A registry export checks the unit sample alone.
     export = tmp_path / "units.csv"
     with export.open("w", encoding="utf-8", newline="") as f:
-        units = demo_data.generate().units
+        units = demo_registry().units
         writer = csv.DictWriter(f, list(units[0]))
         writer.writeheader()
         writer.writerows(units)

@@ -8,8 +8,7 @@ import io
 import openpyxl
 import pytest
 
-from api import demo_data
-from tests.support.api import add_user, assert_error, login, seed_demo_registry
+from tests.support.api import add_user, assert_error, demo_registry, login, seed_demo_registry
 
 PARAMS = {
     "units": {
@@ -57,15 +56,15 @@ async def test_draw_selects_stratified_units_and_staffs_teams(client, chief):
     record = (await client.get(f"/api/v1/draws/{summary['id']}", headers=chief)).json()["record"]
     assert record["algorithm"] == "consistent-sha256" and record["seed"]["seed"] == "314159"
     strata = {s["label"]: s for s in record["units"]["strata"]}
-    entities = [u for u in demo_data.generate().units if u["kind"] == "entity"]
+    entities = [u for u in demo_registry().units if u["kind"] == "entity"]
     counts = {c: sum(1 for u in entities if u["risk_class"] == c) for c in ("I", "II", "III")}
     assert strata["risk_class=I"]["selected"] == -(-counts["I"] * 5 // 100)  # rate rounded up
     assert strata["risk_class=II"]["selected"] == 3
     assert strata["risk_class=III"]["selected"] == max(2, -(-counts["III"] * 2 // 100))
     tasks = (await client.get(f"/api/v1/tasks?plan_id={plan['id']}&limit=500", headers=chief)).json()
     assert tasks["total"] == summary["tasks"] == sum(s["selected"] for s in strata.values())
-    by_code = {u["code"]: u for u in demo_data.generate().units}
-    roster = {i["username"]: i for i in demo_data.generate().inspectors}
+    by_code = {u["code"]: u for u in demo_registry().units}
+    roster = {i["username"]: i for i in demo_registry().inspectors}
     loads = {}
     for t in tasks["items"]:
         assert by_code[t["unit_code"]]["kind"] == "entity" and len(set(t["team"])) == 2
@@ -140,7 +139,7 @@ async def test_bad_plans_are_refused_with_paths(client, chief):
 
 
 async def test_infeasible_plan_names_the_unit_and_leaves_nothing(client, chief):
-    for inspector in demo_data.generate().inspectors[3:]:
+    for inspector in demo_registry().inspectors[3:]:
         assert (await client.patch(f"/api/v1/inspectors/{inspector['username']}", json={"active": False}, headers=chief)).status_code == 200
     big_team = {**PARAMS, "assignment": {"task_kinds": ["field_visit"], "team_size": 4}}
     plan = await make_plan(client, chief, params=big_team)

@@ -10,10 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from api import demo_data
 from api.models_field import Finding
 from api.models_scoring import Deduction
-from tests.support.api import add_user, assert_error, login
+from tests.support.api import add_user, assert_error, demo_registry, login
 from tests.support.field import field_setup, finding_body, now
 
 FILE_RULE = "registration.file_quality.beyond_time_limit"   # 1 point each, file reviews only
@@ -55,7 +54,7 @@ async def test_findings_on_an_entity_count_against_its_office(client, field):
     task = field.task("field_visit", unit_kind="entity")
     r = await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE), headers=field.member(task))
     assert r.status_code == 201, r.text
-    parents = {u["code"]: u["parent_code"] for u in demo_data.generate().units}
+    parents = {u["code"]: u["parent_code"] for u in demo_registry().units}
     assert r.json()["charged_unit"] == parents[task["unit_code"]]
 
 
@@ -88,7 +87,7 @@ async def test_plan_without_period_takes_no_findings(app, db, client):
 async def test_check_in_records_distance_and_starts_the_task(client, field):
     task = field.task("field_visit")
     me = field.member(task)
-    unit = next(u for u in demo_data.generate().units if u["code"] == task["unit_code"])
+    unit = next(u for u in demo_registry().units if u["code"] == task["unit_code"])
     near = {"id": str(uuid.uuid4()), "lat": unit["lat"] + 0.0005, "lon": unit["lon"], "accuracy_m": 12, "device_time": now()}
     r = await client.post(f"/api/v1/tasks/{task['id']}/check-ins", json=near, headers=me)
     assert r.status_code == 201, r.text

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import msgspec
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from litestar.testing import AsyncTestClient
 
+from api import demo_data
 from api.accounts import create_user
 from api.importing import import_records
 from api.registry import CASE_FILES, INSPECTORS, UNITS
 from api.schemas.auth import UserCreate
 
-__all__ = ["PASSWORD", "add_user", "assert_error", "auth", "insert_users", "login", "password_login", "seed_registry"]
+__all__ = ["PASSWORD", "add_user", "assert_error", "auth", "demo_registry", "insert_users", "login", "password_login",
+           "seed_demo_registry", "seed_registry"]
 
 PASSWORD = "correct horse battery"
 
@@ -140,11 +144,20 @@ async def seed_registry(db: async_sessionmaker[AsyncSession]) -> None:
         await session.commit()
 
 
+@functools.cache
+def _demo_registry_bytes() -> bytes:
+    return msgspec.msgpack.encode(demo_data.generate())
+
+
+def demo_registry() -> demo_data.DemoRegistry:
+    """``demo_data.generate()``, generated once per test process (50 ms, asked for several
+    times by most field and draw tests); each call decodes a fresh copy that a test may change."""
+    return msgspec.msgpack.decode(_demo_registry_bytes(), type=demo_data.DemoRegistry)
+
+
 async def seed_demo_registry(db: async_sessionmaker[AsyncSession]) -> None:
     """The demo bureau's registry (635 units, ~3,600 case files, 40 inspectors)."""
-    from api import demo_data
-
-    registry = demo_data.generate()
+    registry = demo_registry()
     async with db() as session:
         await import_records(session, UNITS, registry.units)
         await import_records(session, CASE_FILES, registry.case_files)

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from api import demo_data
 from api.demo_scoring import DEMO_PERIOD, load_scoring_demo
-from tests.support.api import add_user, add_users_with_tokens, login, seed_demo_registry
+from tests.support.api import add_user, add_users_with_tokens, demo_registry, login, seed_demo_registry
 
 VISITS = {  # offices and entities, field visits and file reviews, teams of two
     "units": {"filter": {"kind": ["office", "entity"]}, "stratify_by": ["kind"],
@@ -27,7 +26,7 @@ class Field:
     inspectors: dict[str, dict[str, str]]  # username -> auth headers
 
     def task(self, kind: str, unit_kind: str = "office") -> dict[str, Any]:
-        codes = {u["code"]: u["kind"] for u in demo_data.generate().units}
+        codes = {u["code"]: u["kind"] for u in demo_registry().units}
         return next(t for t in self.tasks if t["kind"] == kind and codes[t["unit_code"]] == unit_kind)
 
     def member(self, task: dict[str, Any]) -> dict[str, str]:
@@ -39,7 +38,7 @@ class Field:
 
 def unit_position(code: str) -> tuple[float, float]:
     """Where a demo unit is (lat, lon)."""
-    unit = next(u for u in demo_data.generate().units if u["code"] == code)
+    unit = next(u for u in demo_registry().units if u["code"] == code)
     return unit["lat"], unit["lon"]
 
 
@@ -53,7 +52,7 @@ def finding_body(task: dict[str, Any], indicator: str, **extra: Any) -> dict[str
 
 async def field_setup(app: Any, db: Any, client: Any, *, period: str | None = DEMO_PERIOD) -> Field:
     await seed_demo_registry(db)
-    registry = demo_data.generate()
+    registry = demo_registry()
     offices = [u["code"] for u in registry.units if u["parent_code"] == "DG"]
     async with db() as session:
         await load_scoring_demo(session, offices, ["张伟", "李娜"], seed=1)

@@ -16,8 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from api import demo_data
-from tests.support.api import add_user, login
+from tests.support.api import add_user, demo_registry, login
 from tests.support.evidence import photo, upload
 from tests.support.field import VISITS, field_setup, finding_body, now
 
@@ -43,7 +42,7 @@ async def _ok(response: Any, status: int = 200) -> Any:
 async def build_world(app: Any, db: Any, client: Any) -> World:
     f = await field_setup(app, db, client)
     # Offices: a finding on an entity counts against its office, so the office is the one told.
-    offices = {u["code"] for u in demo_data.generate().units if u["kind"] == "office"}
+    offices = {u["code"] for u in demo_registry().units if u["kind"] == "office"}
     visits = [t for t in f.tasks if t["kind"] == "field_visit" and t["unit_code"] in offices]
     task = visits[0]
     other_task = next(t for t in visits if t["unit_code"] != task["unit_code"] and not set(t["team"]) & set(task["team"]))

@@ -1,0 +1,35 @@
+"""The OpenAPI document states the real contract: our error body, bytes where bytes are sent.
+
+The document is built lazily (api.openapi.document_lazily); these tests check that the
+rewrites are applied whichever way it is first read: served, or asked of the app.
+"""
+
+from __future__ import annotations
+
+from api.app import create_app
+
+ORIGINAL = "/api/v1/evidence/{evidence_id}/original"
+
+
+def _check(document: dict) -> None:
+    assert document["components"]["schemas"]["ErrorBody"]["required"] == ["code", "message", "details"]
+    create = document["paths"]["/api/v1/findings"]["post"]["responses"]
+    for status in ("400", "401", "403", "409", "413", "422", "503"):
+        assert create[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, status
+    assert "201" in create
+    original = document["paths"][ORIGINAL]["get"]["responses"]["200"]["content"]
+    assert set(original) == {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
+    assert original["image/jpeg"]["schema"] == {"type": "string", "format": "binary"}
+
+
+async def test_the_served_document_states_our_error_body_and_binary_answers(client):
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    _check(response.json())
+
+
+def test_the_document_read_from_the_app_is_rewritten_too(settings):
+    app = create_app(settings)
+    schema = app.openapi_schema
+    assert app.openapi_schema is schema  # built once, then cached
+    _check(schema.to_schema())
