@@ -18,7 +18,7 @@ import base64
 import binascii
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 import anyio
@@ -104,21 +104,31 @@ async def get_upload(session: AsyncSession, p: Principal, upload_id: uuid.UUID) 
     return upload
 
 
-async def _drop_parts(session: AsyncSession, staging: BlobStore, shas: set[str]) -> None:
-    """Delete staging blobs no upload's part cites any more (identical chunks share a blob)."""
+async def _drop_parts(session: AsyncSession, staging: BlobStore, shas: set[str], *,
+                      leaving: Sequence[uuid.UUID] = ()) -> None:
+    """Delete the staging blobs of ``shas`` that no upload other than ``leaving`` cites
+    (identical chunks share a blob)."""
     for sha in shas:
-        cited = (await session.execute(select(UploadPart.upload_id).where(UploadPart.sha256 == sha).limit(1))).first()
-        if cited is None:
+        query = select(UploadPart.upload_id).where(UploadPart.sha256 == sha)
+        if leaving:
+            query = query.where(UploadPart.upload_id.not_in(leaving))
+        if (await session.execute(query.limit(1))).first() is None:
             await anyio.to_thread.run_sync(staging.delete, sha)
 
 
 async def _remove(session: AsyncSession, staging: BlobStore, upload_ids: list[uuid.UUID], *, keep_rows: bool = False) -> None:
+    """Delete the parts of ``upload_ids`` (and, unless ``keep_rows``, the uploads).
+
+    The bytes go before the rows that cite them: a crash in between leaves rows citing
+    nothing, which the next removal of the same upload (termination again, expiry) deletes,
+    rather than bytes that nothing cites and nothing would ever delete.
+    """
     shas = set((await session.execute(select(UploadPart.sha256).where(UploadPart.upload_id.in_(upload_ids)))).scalars())
+    await _drop_parts(session, staging, shas, leaving=upload_ids)
     await session.execute(delete(UploadPart).where(UploadPart.upload_id.in_(upload_ids)))
     if not keep_rows:
         await session.execute(delete(Upload).where(Upload.id.in_(upload_ids)))
     await session.commit()
-    await _drop_parts(session, staging, shas)
 
 
 async def delete_upload(session: AsyncSession, runtime: EvidenceRuntime, upload: Upload) -> None:
@@ -188,13 +198,17 @@ async def finish_upload(session: AsyncSession, runtime: EvidenceRuntime, p: Prin
     On success the parts go and the upload keeps its evidence id; if the photo is refused
     (corrupt, checksum mismatch …) the whole upload goes, and the error is raised. After
     any other failure (storage or database unavailable) the parts stay: an empty PATCH at
-    the final offset tries again.
+    the final offset tries again. An upload whose parts lost their bytes (its removal was
+    cut short by a crash) is removed and answers 410.
     """
     upload_id, task_id, declared = upload.id, upload.task_id, upload.declared_sha256
     shas = list((await session.execute(
         select(UploadPart.sha256).where(UploadPart.upload_id == upload_id).order_by(UploadPart.start)
     )).scalars())
     scope = await upload_scope(session, p, task_id)
+    if not await anyio.to_thread.run_sync(lambda: all(map(runtime.staging.exists, shas))):  # a removal (refusal, termination) cut short by a crash
+        await _remove(session, runtime.staging, [upload_id])
+        raise Gone("The upload's bytes are gone; start a new one.", code="UPLOAD_GONE", details={"upload_id": str(upload_id)})
     try:
         filed = await file_evidence(session, runtime, p, scope, _parts(runtime.staging, shas), expected_sha256=declared)
     except REFUSED:

@@ -153,3 +153,38 @@ async def test_expired_uploads_go_when_the_next_one_starts(client, team, setting
     fresh = await create(client, insp, len(body))
     assert fresh.status_code == 201 and staging(settings) == []
     assert_error(await client.get(location, headers=insp), 404)
+
+
+async def test_a_chunk_two_uploads_share_stays_until_neither_cites_it(client, team, settings):
+    insp = team.inspector("DG-CA")
+    body = photo(5, taken=TAKEN)
+    first, second = [(await create(client, insp, len(body))).headers["location"] for _ in range(2)]
+    for location in (first, second):
+        assert (await send(client, insp, location, 0, body[:2000])).status_code == 204
+    assert len(staging(settings)) == 1  # identical bytes, one blob
+    assert (await client.delete(first, headers={**insp, **TUS})).status_code == 204
+    assert len(staging(settings)) == 1 and await offset_of(client, insp, second) == 2000
+    last = await send(client, insp, second, 2000, body[2000:])
+    assert last.status_code == 204 and "x-evidence-id" in last.headers and staging(settings) == []
+
+
+async def test_an_upload_whose_removal_a_crash_cut_short_is_gone(client, team, settings):
+    # A removal deletes the parts' bytes before their rows: a crash in between leaves rows
+    # that cite nothing, never bytes that nothing cites. Finishing such an upload answers 410
+    # and removes it; terminating it again completes the removal.
+    insp = team.inspector("DG-CA")
+    finishing, terminating = photo(6, taken=TAKEN), photo(7, taken=TAKEN)
+    locations = []
+    for body in (finishing, terminating):
+        location = (await create(client, insp, len(body))).headers["location"]
+        assert (await send(client, insp, location, 0, body[:1000])).status_code == 204
+        locations.append(location)
+    root = Path(settings.data_dir) / "evidence" / "uploads"
+    assert len(staging(settings)) == 2
+    for blob in staging(settings):  # the state a crash in the middle of the removals leaves
+        (root / blob).unlink()
+    assert_error(await send(client, insp, locations[0], 1000, finishing[1000:]), 410, "UPLOAD_GONE")
+    assert (await client.head(locations[0], headers={**insp, **TUS})).status_code == 404
+    assert (await client.delete(locations[1], headers={**insp, **TUS})).status_code == 204
+    assert (await client.head(locations[1], headers={**insp, **TUS})).status_code == 404
+    assert staging(settings) == [] and stored_files(Path(settings.data_dir) / "evidence") == []
