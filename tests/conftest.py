@@ -4,6 +4,7 @@ SPOTCHECK_TEST_POSTGRES_URL is set (CI sets it; an unreachable server fails the 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
@@ -19,10 +20,30 @@ from api.db import Base, make_engine, make_sessionmaker
 from api.migrate import upgrade
 from api.settings import Settings
 from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
+from tests.support.demo_template import TEMPLATES_ENV, drop_templates
 
 POSTGRES_URL = os.environ.get("SPOTCHECK_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+_TEMPLATES = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controlling process (not an xdist worker) makes the folder of the run's demo
+    # templates; the workers it starts inherit the variable (tests/support/demo_template.py).
+    if not hasattr(config, "workerinput") and TEMPLATES_ENV not in os.environ:
+        root = Path(tempfile.mkdtemp(prefix="spotcheck-templates-"))
+        os.environ[TEMPLATES_ENV] = str(root)
+        config.stash[_TEMPLATES] = root
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    root = config.stash.get(_TEMPLATES, None)
+    if root is not None:
+        drop_templates(root, POSTGRES_URL)
+        os.environ.pop(TEMPLATES_ENV, None)
 
 
 @pytest.fixture(scope="module")

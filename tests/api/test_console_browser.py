@@ -17,6 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.support.demo_template import demo_copy
 from tests.support.server import LiveServer, start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,7 +30,9 @@ TABLET = {"width": 820, "height": 1180}
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("console"))
+    data = tmp_path_factory.mktemp("console")
+    _, demo = demo_copy("sqlite", data, postgres_url="", prefix="spotcheck_console")
+    server = start_server(data, prepared=demo)
     try:
         yield server
     finally:

@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.evidence.images import encode, scene
-from tests.support.databases import create_postgres_database, drop_postgres_database
+from tests.support.databases import drop_postgres_database
+from tests.support.demo_template import Demo, demo_copy
 from tests.support.evidence import stored_files
 from tests.support.server import LiveServer, start_server, stop_server
 
@@ -27,12 +28,11 @@ ENV = {"SPOTCHECK_EVIDENCE_WORKERS": "1", "SPOTCHECK_EVIDENCE_MAX_BYTES": str(2 
 @pytest.fixture(scope="module", params=BACKENDS)
 def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer, Path]]:
     """Two servers (the first with two workers) on one database and one data folder."""
-    url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_evidence") if request.param == "postgres" else None
     data = tmp_path_factory.mktemp("evidence-live")
-    first = start_server(data, url, workers=2, extra_env=ENV)
+    url, demo = demo_copy(request.param, data, postgres_url=POSTGRES_URL, prefix="spotcheck_evidence")
+    first = start_server(data, url, workers=2, extra_env=ENV, prepared=demo)
     try:
-        second = start_server(data, url, demo=False, extra_env=ENV)
-        second.accounts = first.accounts
+        second = start_server(data, url, extra_env=ENV, prepared=demo or Demo(first.accounts, first.passwords))
         try:
             yield first, second, data
         finally:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-__all__ = ["asyncpg_url", "create_postgres_database", "drop_postgres_database", "sqlite_url"]
+__all__ = ["admin_execute", "asyncpg_url", "create_postgres_database", "drop_postgres_database", "sqlite_url"]
 
 
 def sqlite_url(path: Path) -> str:
@@ -26,7 +26,8 @@ def asyncpg_url(url: str, database: str) -> str:
     return urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{database}"))
 
 
-def _admin(admin_url: str, statement: str) -> None:
+def admin_execute(admin_url: str, statement: str) -> None:
+    """Run one statement on the PostgreSQL server of ``admin_url``, outside any transaction."""
     async def run() -> None:
         connection = await asyncpg.connect(_plain(admin_url), timeout=10)
         try:
@@ -40,10 +41,10 @@ def _admin(admin_url: str, statement: str) -> None:
 def create_postgres_database(admin_url: str, prefix: str = "spotcheck_test") -> str:
     """Create an empty database beside the one ``admin_url`` names; return its async URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     return asyncpg_url(admin_url, name)
 
 
 def drop_postgres_database(admin_url: str, url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
-    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +14,10 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["LiveServer", "free_port", "kill_server", "restart_server", "start_server", "stop_server"]
+from tests.support.databases import drop_postgres_database
+from tests.support.demo_template import BIN, ROOT, Demo, demo_copy, load_demo, spotcheck
 
-BIN = Path(sys.executable).parent
-# The checkout under test comes first, whichever checkout the virtualenv was installed from.
-ROOT = str(Path(__file__).resolve().parents[2])
+__all__ = ["LiveServer", "free_port", "kill_server", "restart_server", "start_server", "stop_server"]
 
 
 def free_port() -> int:
@@ -45,16 +43,11 @@ class LiveServer:
         return r.json()["access_token"]
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(BIN / "spotcheck"), *args], env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"spotcheck {' '.join(args)} failed: {done.stderr or done.stdout}")
-    return done.stdout
-
-
 def start_server(data_dir: Path, database_url: str | None = None, *, workers: int = 1, demo: bool = True,
-                 extra_env: dict[str, str] | None = None) -> LiveServer:
+                 extra_env: dict[str, str] | None = None, prepared: Demo | None = None) -> LiveServer:
     """Migrate, load the demo (accounts captured from its output) and serve; waits for /readyz.
+    With ``prepared``, the database and folder already hold the demo (a copy of the run's
+    template, :func:`tests.support.demo_template.demo_copy`), whose accounts it names.
 
     Several servers may share one data folder (and database): each logs to its own file."""
     env = {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING",
@@ -63,15 +56,13 @@ def start_server(data_dir: Path, database_url: str | None = None, *, workers: in
            **(extra_env or {})}
     if database_url:
         env["SPOTCHECK_DATABASE_URL"] = database_url
-    _cli(env, "migrate")
-    accounts: dict[str, tuple[str, str]] = {}
-    passwords: dict[str, str] = {}
-    if demo:
-        for line in _cli(env, "demo").splitlines():
-            parts = line.split()
-            if line.startswith("  ") and len(parts) >= 3:
-                accounts.setdefault(parts[0], (parts[1], parts[2]))
-                passwords[parts[1]] = parts[2]
+    if prepared is None:
+        if demo:
+            prepared = load_demo(env)
+        else:
+            spotcheck(env, "migrate")
+    accounts = dict(prepared.accounts) if prepared else {}
+    passwords = dict(prepared.passwords) if prepared else {}
     port = free_port()
     server = LiveServer(url=f"http://127.0.0.1:{port}", process=None, env=env, log=data_dir / f"server-{port}.log",  # type: ignore[arg-type]
                         accounts=accounts, passwords=passwords, workers=workers)
@@ -125,13 +116,12 @@ def stop_server(server: LiveServer) -> None:
 @contextmanager
 def live_server(backend: str, data_dir: Path, *, postgres_url: str, name: str, workers: int = 2,
                 extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
-    """A server on a fresh SQLite file (``backend == "sqlite"``) or a fresh PostgreSQL
-    database beside ``postgres_url``; stopped by its process id, and its database dropped, on exit."""
-    from tests.support.databases import create_postgres_database, drop_postgres_database
-
-    url = create_postgres_database(postgres_url, prefix=f"spotcheck_{name}") if backend == "postgres" else None
+    """A server on the demo in a fresh SQLite file (``backend == "sqlite"``) or a fresh
+    PostgreSQL database beside ``postgres_url``, copied from the run's template when there is
+    one; stopped by its process id, and its database dropped, on exit."""
+    url, prepared = demo_copy(backend, data_dir, postgres_url=postgres_url, prefix=f"spotcheck_{name}")
     try:
-        server = start_server(data_dir, url, workers=workers, extra_env=extra_env)
+        server = start_server(data_dir, url, workers=workers, extra_env=extra_env, prepared=prepared)
         try:
             yield server
         finally:
