@@ -22,6 +22,7 @@ import resource
 import sys
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,19 +46,31 @@ PLAN = {
 
 
 def prepare(server: LiveServer) -> list[tuple[str, str, str]]:
-    """Draw a plan and return (token, task id, indicator) per inspector-task pair."""
+    """Draw a plan and return (token, task id, indicator) per inspector-task pair.
+
+    Inspectors with a demo account log in with its password; the others get an account. Four
+    at a time: each costs the server an argon2 hash or two."""
     with httpx.Client(base_url=server.url, timeout=60) as http:
         admin = {"Authorization": f"Bearer {server.token('admin')}"}
         plan = http.post("/api/v1/plans", headers=admin, json={
             "name": "压力测试", "params": PLAN, "due_from": "2026-11-01", "due_to": "2026-12-31", "period": "2026-H2"}).json()
         http.post(f"/api/v1/plans/{plan['id']}/draw", headers=admin, json={"seed": "bench"}).raise_for_status()
         tasks = http.get(f"/api/v1/tasks?plan_id={plan['id']}&limit=500", headers=admin).json()["items"]
-        tokens: dict[str, str] = {}
-        for name in sorted({n for t in tasks for n in t["team"]}):
-            made = http.post("/api/v1/users", headers=admin, json={"username": name, "role": "inspector", "password": "bench-password"})
-            if made.status_code == 409:  # a demo account: give it the bench password
-                http.patch(f"/api/v1/users/{name}", headers=admin, json={"password": "bench-password"}).raise_for_status()
-            tokens[name] = http.post("/api/v1/auth/token", json={"username": name, "password": "bench-password"}).json()["access_token"]
+
+        def token(name: str) -> str:
+            password = server.passwords.get(name)
+            if password is None:
+                password = "bench-password"
+                made = http.post("/api/v1/users", headers=admin, json={"username": name, "role": "inspector", "password": password})
+                if made.status_code == 409:  # an account the demo did not print: give it the bench password
+                    http.patch(f"/api/v1/users/{name}", headers=admin, json={"password": password}).raise_for_status()
+            answer = http.post("/api/v1/auth/token", json={"username": name, "password": password})
+            answer.raise_for_status()
+            return answer.json()["access_token"]
+
+        names = sorted({n for t in tasks for n in t["team"]})
+        with ThreadPoolExecutor(4) as pool:
+            tokens = dict(zip(names, pool.map(token, names)))
     # The bureau root is drawn too but assessed by no period; its findings would be refused.
     return [(tokens[n], t["id"], RULES[t["kind"]]) for t in tasks for n in t["team"] if t["unit_code"] != "DG"]
 
