@@ -56,11 +56,10 @@ async def load_scoring_demo(session: AsyncSession, offices: list[str], handlers:
         catalog_code=DEMO_CATALOG, scheme_code=DEMO_SCHEME, unit_kind="office", parent_code="DG",
     ), LOADED_BY)
     rng = random.Random(seed)
-    for office in offices:
-        for metric, elapsed, values in _METRICS:
-            value = MeasurementUpsert(unit_code=office, metric=metric, value=rng.choice(values),
-                                      source="东莞市场监管业务系统", elapsed=elapsed)
-            await measurements.upsert(session, period, value, LOADED_BY)
+    await measurements.upsert_many(session, period, [
+        MeasurementUpsert(unit_code=office, metric=metric, value=rng.choice(values), source="东莞市场监管业务系统", elapsed=elapsed)
+        for office in offices for metric, elapsed, values in _METRICS
+    ], LOADED_BY)
     indicators = {i.code for _, _, i in shipped_catalog(DEMO_CATALOG).indicators()}
     for indicator, extra in _DEDUCTIONS:
         assert indicator in indicators, indicator

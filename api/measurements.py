@@ -6,9 +6,10 @@ metric), feeding the catalog's target rules. Upserted one at a time or imported 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
@@ -21,7 +22,7 @@ from api.schemas.scoring import MeasurementImport, MeasurementOut, MeasurementUp
 from api.db import utcnow
 from scoring.index import catalog_index
 
-__all__ = ["upsert", "import_file", "measurement_out"]
+__all__ = ["upsert", "upsert_many", "import_file", "measurement_out"]
 
 KEY = ("unit_code", "metric")
 
@@ -48,29 +49,46 @@ async def _problems(session: AsyncSession, period: Period, rows: list[dict[str, 
 
 async def upsert(session: AsyncSession, period: Period, data: MeasurementUpsert, recorded_by: str) -> Measurement:
     """Set the unit's value of the metric in the period, with its source."""
-    values = {"unit_code": data.unit_code, "metric": data.metric}
-    problems = await _problems(session, period, [values])
+    return (await _upsert(session, period, [data], recorded_by, lambda _: "$"))[0]
+
+
+async def upsert_many(session: AsyncSession, period: Period, items: Sequence[MeasurementUpsert],
+                      recorded_by: str) -> list[Measurement]:
+    """:func:`upsert` each of ``items`` (at most one per unit and metric), checked together:
+    one :class:`ValidationFailed` names every problem (paths ``$[n].field``) and nothing is
+    written; each change is audited as by :func:`upsert`."""
+    return await _upsert(session, period, items, recorded_by, lambda n: f"$[{n}]")
+
+
+async def _upsert(session: AsyncSession, period: Period, items: Sequence[MeasurementUpsert], recorded_by: str,
+                  where: Callable[[int], str]) -> list[Measurement]:
+    problems = await _problems(session, period, [{"unit_code": d.unit_code, "metric": d.metric} for d in items])
     if problems:
-        errors = [{"path": f"$.{field}", "message": message} for _, field, message in problems]
+        errors = [{"path": f"{where(n)}.{field}", "message": message} for n, field, message in problems]
         raise ValidationFailed(f"Invalid input: {errors[0]['path']}: {errors[0]['message']}", details=errors)
-    row = (await session.execute(select(Measurement).where(
-        Measurement.period_code == period.code, Measurement.unit_code == data.unit_code, Measurement.metric == data.metric,
-    ))).scalar_one_or_none()
-    new = {"value": data.value, "elapsed": data.elapsed, "source": data.source}
-    key = f"{period.code}:{data.unit_code}:{data.metric}"
-    if row is None:
-        row = Measurement(period_code=period.code, unit_code=data.unit_code, metric=data.metric)
-        session.add(row)
-        audit.record(session, recorded_by, "measurement.created", "measurement", key, None, new)
-    else:
-        # The same values sent again by the same person change nothing worth an event.
-        audit.record_changes(session, recorded_by, "measurement.updated", "measurement", key,
-                             {"value": row.value, "elapsed": row.elapsed, "source": row.source, "recorded_by": row.recorded_by},
-                             {**new, "recorded_by": recorded_by})
-    row.value, row.elapsed, row.source = data.value, data.elapsed, data.source
-    row.recorded_by, row.recorded_at = recorded_by, utcnow()
+    found = {(r.unit_code, r.metric): r for r in (await session.execute(select(Measurement).where(
+        Measurement.period_code == period.code,
+        tuple_(Measurement.unit_code, Measurement.metric).in_([(d.unit_code, d.metric) for d in items]),
+    ))).scalars()}
+    stored = []
+    for data in items:
+        row = found.get((data.unit_code, data.metric))
+        new = {"value": data.value, "elapsed": data.elapsed, "source": data.source}
+        key = f"{period.code}:{data.unit_code}:{data.metric}"
+        if row is None:
+            row = Measurement(period_code=period.code, unit_code=data.unit_code, metric=data.metric)
+            session.add(row)
+            audit.record(session, recorded_by, "measurement.created", "measurement", key, None, new)
+        else:
+            # The same values sent again by the same person change nothing worth an event.
+            audit.record_changes(session, recorded_by, "measurement.updated", "measurement", key,
+                                 {"value": row.value, "elapsed": row.elapsed, "source": row.source, "recorded_by": row.recorded_by},
+                                 {**new, "recorded_by": recorded_by})
+        row.value, row.elapsed, row.source = data.value, data.elapsed, data.source
+        row.recorded_by, row.recorded_at = recorded_by, utcnow()
+        stored.append(row)
     await session.flush()
-    return row
+    return stored
 
 
 async def import_file(session: AsyncSession, period: Period, data: bytes, recorded_by: str,

@@ -9,9 +9,13 @@ import json
 import openpyxl
 import pytest
 import yaml
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from api import measurements
+from api.errors import ValidationFailed
+from api.models_review import AuditEvent
 from api.models_scoring import Period
+from api.schemas.scoring import MeasurementUpsert
 from tests.support.api import add_user, assert_error, login, seed_registry
 from tests.support.scoring import load_shipped, open_period, shipped_bytes
 
@@ -112,6 +116,36 @@ async def test_measurement_upsert_keeps_each_values_source(db, client, chief):
         await session.commit()
     locked = await client.put("/api/v1/periods/2026-H2/measurements", json={**bad[0][0], "metric": STARS}, headers=chief)
     assert_error(locked, 409, "PERIOD_LOCKED")
+
+
+async def test_measurements_upserted_together_are_checked_together(db, client, chief):
+    await open_period(client, chief, catalog=DONGGUAN)
+
+    def item(unit: str, metric: str, value: float) -> MeasurementUpsert:
+        return MeasurementUpsert(unit_code=unit, metric=metric, value=value, source="业务系统")
+
+    period_query = select(Period).where(Period.code == "2026-H2")
+    async with db() as session:
+        period = (await session.execute(period_query)).scalar_one()
+        with pytest.raises(ValidationFailed) as refused:
+            await measurements.upsert_many(session, period, [item("DG-HM", STARS, 4.5), item("NOPE", STARS, 1),
+                                                             item("DG-CA", "stars", 1)], "chief")
+        assert [d["path"] for d in refused.value.details] == ["$[1].unit_code", "$[2].metric"]
+    async with db() as session:
+        period = (await session.execute(period_query)).scalar_one()
+        await measurements.upsert_many(session, period, [item("DG-HM", STARS, 4.5), item("DG-CA", STARS, 3.5)], "chief")
+        await session.commit()
+        await measurements.upsert_many(session, period, [item("DG-HM", STARS, 4.5), item("DG-CA", STARS, 4.0)], "chief")
+        await session.commit()
+    listed = (await client.get("/api/v1/periods/2026-H2/measurements", headers=chief)).json()
+    assert sorted((m["unit_code"], m["value"]) for m in listed["items"]) == [("DG-CA", 4.0), ("DG-HM", 4.5)]
+    async with db() as session:
+        events = (await session.execute(select(AuditEvent.action, AuditEvent.object_id)
+                                        .where(AuditEvent.object_type == "measurement").order_by(AuditEvent.id))).all()
+    # The unchanged value sent again is no event; the changed one is.
+    assert [tuple(e) for e in events] == [("measurement.created", f"2026-H2:DG-HM:{STARS}"),
+                                          ("measurement.created", f"2026-H2:DG-CA:{STARS}"),
+                                          ("measurement.updated", f"2026-H2:DG-CA:{STARS}")]
 
 
 CSV = (
