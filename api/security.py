@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -40,8 +41,15 @@ __all__ = [
 ]
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("spotcheck-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths cost the same time. Made
+    on first use with the hasher's own parameters, not at import: a hash costs every process
+    that imports the app (each worker, each CLI command) 0.1-0.2 s."""
+    return _hasher.hash("spotcheck-timing-equaliser")
+
 MAX_LOCKOUT = timedelta(minutes=15)
 
 
@@ -96,7 +104,7 @@ async def authenticate(
     )).first()
     await session.commit()  # the attempt counts for every worker before the slow hash starts
     # argon2 takes tens of milliseconds of CPU: off the event loop, which serves everyone else.
-    ok = await anyio.to_thread.run_sync(verify_password, found.password_hash if found else _DUMMY_HASH, password)
+    ok = await anyio.to_thread.run_sync(verify_password, found.password_hash if found else _dummy_hash(), password)
     if not (ok and found):
         return None
     user = await session.get(User, found.id)

@@ -56,8 +56,8 @@ class OutageRun:
 
 
 def run_outage(live: LiveServer, cluster: PrivateCluster, *, findings: int = 1200, syncs: int = 20, photos: int = 12,
-               outage_seconds: float = 8.0) -> OutageRun:
-    pairs = prepare(live)
+               outage_seconds: float = 8.0, inspectors: int | None = None) -> OutageRun:
+    pairs = prepare(live, inspectors)
     fleet = Fleet(live.url, timeout=20)
     singles: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
     for i in range(findings):
@@ -68,7 +68,7 @@ def run_outage(live: LiveServer, cluster: PrivateCluster, *, findings: int = 120
     shots: asyncio.Queue[Photo] = asyncio.Queue()
     for i in range(photos):
         shots.put_nowait(Photo(encode(scene(500 + i, (480, 360)), "JPEG"), resumable=i % 2 == 1))
-    inspector = pairs[0][0]  # prepare() reset the inspectors' passwords; one of its tokens
+    inspector = pairs[0][0]  # one of prepare()'s tokens
     chief_name, chief_password = live.accounts["chief"]
     marks: dict[str, float] = {}
 

@@ -63,7 +63,7 @@ def live(cluster: PrivateCluster, tmp_path_factory: pytest.TempPathFactory) -> I
 def test_postgres_crash_under_load_is_ridden_out(live, cluster):
     pid = live.process.pid
     before, photos_before = stored_findings(live), audit_store(live).photos  # the demo's own field work
-    run = run_outage(live, cluster, findings=1200, syncs=20, photos=12, outage_seconds=8)
+    run = run_outage(live, cluster, findings=1200, syncs=20, photos=12, outage_seconds=8, inspectors=8)
     tally = run.fleet.tally
     assert tally.unclean == [] and tally.hangs == 0 and tally.dropped == 0, tally.unclean[:5]
     assert run.refused_while_down > 0, "the outage was never noticed"
