@@ -2,10 +2,11 @@
 
 Phones log ``--findings`` findings and file ``--photos`` photos (half one-shot, half by
 resumable upload in small chunks), each retried with the same ids and bytes until
-acknowledged. Once a third of the photos are acknowledged, two more uploads are left
-half-sent on purpose (a one-shot body and a resumable chunk, so that temporary files exist
-for certain), then the server's whole process group is killed with SIGKILL and started
-again on the same port and data. Afterwards: every finding stored once, every photo
+acknowledged. Once a third of the photos (or half of the findings, if they go faster) are
+acknowledged, two more uploads are left half-sent on purpose (a one-shot body and a
+resumable chunk, so that temporary files exist for certain), then the server's whole
+process group is killed with SIGKILL and started again on the same port and data; the
+last findings wait in the queue until then. Afterwards: every finding stored once, every photo
 recorded once with its bytes, no blob without a record, no temporary file, and the ledger
 verifies (records, stored bytes, signed checkpoints).
 
@@ -35,6 +36,10 @@ from tests.evidence.images import encode, scene  # noqa: E402
 from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.support.faults import StoreAudit, audit_store, half_sent  # noqa: E402
 from tests.support.server import LiveServer, kill_server, restart_server, start_server, stop_server  # noqa: E402
+
+
+RESERVE = 50
+"""Findings still queued, at least, when the server is killed."""
 
 
 @dataclass
@@ -78,11 +83,17 @@ def run_evidence_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *,
         shots: asyncio.Queue[Photo] = asyncio.Queue()
         for i in range(photos):
             shots.put_nowait(Photo(encode(scene(900 + i, (640, 480)), "JPEG", quality=92), resumable=i % 2 == 1))
-        third = asyncio.Event()
+        third, killed = asyncio.Event(), asyncio.Event()
 
-        def photo_acked() -> None:
-            if len(fleet.tally.evidence) >= photos // 3:
+        def acked() -> None:
+            if len(fleet.tally.evidence) >= photos // 3 or len(fleet.tally.findings) >= findings // 2:
                 third.set()
+
+        async def hold() -> None:
+            # Findings keep flowing until the kill, but a reserve stays queued until then, so
+            # that however fast they go here, the kill still finds findings to come.
+            if singles.qsize() <= RESERVE and not killed.is_set():
+                await killed.wait()
 
         async def crash() -> None:
             await third.wait()
@@ -105,11 +116,12 @@ def run_evidence_crash(server: LiveServer, pairs: list[tuple[str, str, str]], *,
             # The restart blocks (it waits for /readyz); the phones keep retrying meanwhile.
             await asyncio.to_thread(lambda: (kill_server(server), restart_server(server)))
             run.downtime_s = time.perf_counter() - started
+            killed.set()
             for conn in held:
                 conn.close()
 
-        await asyncio.gather(crash(), *(fleet.findings(singles) for _ in range(12)),
-                             *(fleet.photos(inspector, shots, chunk=16 * 1024, on_ack=photo_acked) for _ in range(3)))
+        await asyncio.gather(crash(), *(fleet.findings(singles, on_ack=acked, hold=hold) for _ in range(12)),
+                             *(fleet.photos(inspector, shots, chunk=16 * 1024, on_ack=acked) for _ in range(3)))
 
     chief = {"Authorization": f"Bearer {server.token('chief')}"}
     with httpx.Client(base_url=server.url, headers=chief, timeout=120) as http:

@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import httpx
 
@@ -98,11 +98,17 @@ class Fleet:
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.base_url, limits=httpx.Limits(max_keepalive_connections=1))
 
-    async def findings(self, jobs: asyncio.Queue[tuple[str, str, str]], on_ack: Callable[[], None] = lambda: None) -> None:
-        """Log findings ``(token, task_id, indicator)`` from ``jobs`` until the queue is empty."""
+    async def findings(self, jobs: asyncio.Queue[tuple[str, str, str]], on_ack: Callable[[], None] = lambda: None,
+                       hold: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Log findings ``(token, task_id, indicator)`` from ``jobs`` until the queue is empty;
+        ``hold`` is awaited before each one is taken."""
         recorded = datetime.now(timezone.utc).isoformat()
         async with self._client() as client:
             while not jobs.empty():
+                if hold is not None:
+                    await hold()
+                    if jobs.empty():
+                        break
                 token, task, indicator = jobs.get_nowait()
                 body = {"id": str(uuid.uuid4()), "task_id": task, "indicator": indicator, "recorded_at": recorded}
                 while True:
