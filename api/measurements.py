@@ -54,9 +54,9 @@ async def upsert(session: AsyncSession, period: Period, data: MeasurementUpsert,
 
 async def upsert_many(session: AsyncSession, period: Period, items: Sequence[MeasurementUpsert],
                       recorded_by: str) -> list[Measurement]:
-    """:func:`upsert` each of ``items`` (at most one per unit and metric), checked together:
-    one :class:`ValidationFailed` names every problem (paths ``$[n].field``) and nothing is
-    written; each change is audited as by :func:`upsert`."""
+    """:func:`upsert` each of ``items`` in turn (a unit's metric given twice: the later value
+    wins), checked together: one :class:`ValidationFailed` names every problem (paths
+    ``$[n].field``) and nothing is written; each change is audited as by :func:`upsert`."""
     return await _upsert(session, period, items, recorded_by, lambda n: f"$[{n}]")
 
 
@@ -76,7 +76,8 @@ async def _upsert(session: AsyncSession, period: Period, items: Sequence[Measure
         new = {"value": data.value, "elapsed": data.elapsed, "source": data.source}
         key = f"{period.code}:{data.unit_code}:{data.metric}"
         if row is None:
-            row = Measurement(period_code=period.code, unit_code=data.unit_code, metric=data.metric)
+            row = found[(data.unit_code, data.metric)] = Measurement(period_code=period.code, unit_code=data.unit_code,
+                                                                     metric=data.metric)
             session.add(row)
             audit.record(session, recorded_by, "measurement.created", "measurement", key, None, new)
         else:

@@ -135,16 +135,18 @@ async def test_measurements_upserted_together_are_checked_together(db, client, c
         period = (await session.execute(period_query)).scalar_one()
         await measurements.upsert_many(session, period, [item("DG-HM", STARS, 4.5), item("DG-CA", STARS, 3.5)], "chief")
         await session.commit()
-        await measurements.upsert_many(session, period, [item("DG-HM", STARS, 4.5), item("DG-CA", STARS, 4.0)], "chief")
+        await measurements.upsert_many(session, period, [item("DG-HM", STARS, 4.5), item("DG-CA", STARS, 3.0),
+                                                         item("DG-CA", STARS, 4.0)], "chief")
         await session.commit()
     listed = (await client.get("/api/v1/periods/2026-H2/measurements", headers=chief)).json()
     assert sorted((m["unit_code"], m["value"]) for m in listed["items"]) == [("DG-CA", 4.0), ("DG-HM", 4.5)]
     async with db() as session:
         events = (await session.execute(select(AuditEvent.action, AuditEvent.object_id)
                                         .where(AuditEvent.object_type == "measurement").order_by(AuditEvent.id))).all()
-    # The unchanged value sent again is no event; the changed one is.
+    # The unchanged value sent again is no event; each change is one, in order.
     assert [tuple(e) for e in events] == [("measurement.created", f"2026-H2:DG-HM:{STARS}"),
                                           ("measurement.created", f"2026-H2:DG-CA:{STARS}"),
+                                          ("measurement.updated", f"2026-H2:DG-CA:{STARS}"),
                                           ("measurement.updated", f"2026-H2:DG-CA:{STARS}")]
 
 
