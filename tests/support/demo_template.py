@@ -27,12 +27,18 @@ from urllib.parse import urlsplit
 
 from tests.support.databases import admin_execute, asyncpg_url, create_postgres_database, drop_postgres_database
 
-__all__ = ["BIN", "ROOT", "TEMPLATES_ENV", "Demo", "demo_copy", "drop_templates", "load_demo", "spotcheck"]
+__all__ = ["BIN", "TEMPLATES_ENV", "Demo", "cli_env", "demo_copy", "drop_templates", "load_demo", "spotcheck"]
 
 TEMPLATES_ENV = "SPOTCHECK_TEST_TEMPLATES"
 BIN = Path(sys.executable).parent
 # The checkout under test comes first, whichever checkout the virtualenv was installed from.
 ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``spotcheck`` process of the checkout under test on ``data_dir``."""
+    return {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])), **extra}
 
 
 def spotcheck(env: dict[str, str], *args: str) -> str:
@@ -101,8 +107,7 @@ def demo_copy(backend: str, data_dir: Path, *, postgres_url: str, prefix: str) -
 
 
 def _build(folder: Path, backend: str, postgres_url: str) -> None:
-    env = {**os.environ, "SPOTCHECK_DATA_DIR": str(folder / "data"), "SPOTCHECK_LOG_LEVEL": "WARNING",
-           "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
+    env = cli_env(folder / "data")
     template = None
     if backend == "postgres":
         template = create_postgres_database(postgres_url, prefix="spotcheck_template")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.databases import drop_postgres_database
-from tests.support.demo_template import BIN, ROOT, Demo, demo_copy, load_demo, spotcheck
+from tests.support.demo_template import BIN, Demo, cli_env, demo_copy, load_demo, spotcheck
 
 __all__ = ["LiveServer", "free_port", "kill_server", "restart_server", "start_server", "stop_server"]
 
@@ -50,10 +50,7 @@ def start_server(data_dir: Path, database_url: str | None = None, *, workers: in
     template, :func:`tests.support.demo_template.demo_copy`), whose accounts it names.
 
     Several servers may share one data folder (and database): each logs to its own file."""
-    env = {**os.environ, "SPOTCHECK_DATA_DIR": str(data_dir), "SPOTCHECK_LOG_LEVEL": "WARNING",
-           # The code under test, not whatever checkout the virtualenv was installed from.
-           "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
-           **(extra_env or {})}
+    env = cli_env(data_dir, **(extra_env or {}))
     if database_url:
         env["SPOTCHECK_DATABASE_URL"] = database_url
     if prepared is None:
