@@ -7,6 +7,7 @@ translated here and nowhere else.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import evidence
@@ -36,6 +37,8 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationFailed",
     "exception_handlers",
+    "field_error",
+    "validation_details",
 ]
 
 log = logging.getLogger("spotcheck.errors")
@@ -152,6 +155,29 @@ def _respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None
     )
 
 
+# msgspec names a missing or unknown field only in its message, and our bodies' own checks
+# (``__post_init__``) start theirs with the field's name: the path then points at the field.
+_NAMED_FIELD = re.compile(r"^(?:Object (?:missing required|contains unknown) field `(?P<named>[^`]+)`|`(?P<checked>[^`]+)` )")
+
+
+def field_error(path: str, message: str) -> dict[str, str]:
+    """One entry of a 422's ``details``: the JSON path of the field at fault, and why."""
+    if message == "'data'":  # Litestar's words for a body that is not there at all
+        return {"path": "$", "message": "A JSON body is required."}
+    named = _NAMED_FIELD.match(message)
+    if named:
+        path = f"{path}.{named['named'] or named['checked']}"
+    return {"path": path, "message": message}
+
+
+def validation_details(exc: msgspec.ValidationError, prefix: str = "$") -> list[dict[str, str]]:
+    """A msgspec validation error (``"… - at `$.a.b`"``) as ``[{"path","message"}]``, its path
+    under ``prefix``."""
+    message, _, at = str(exc).partition(" - at `")
+    path = at.rstrip("`") or "$"
+    return [field_error(prefix + path[1:], message)]
+
+
 def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
     """Litestar's validation extras as ``[{"path","message"}]``: body fields as JSON paths
     (``$.a.b[0]``), parameters as ``query.limit`` / ``path.code`` / ``header.x``."""
@@ -165,12 +191,9 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
         # Litestar's ParamType is a str enum, which Python 3.11 formats as "ParamType.QUERY".
         source = getattr(source, "value", source)
         if source == "body" or key == "data" or (key or "").startswith("data"):
-            path = "$" if key in (None, "", "data") else f"$.{key}"
-        elif key:
-            path = f"{source}.{key}" if source else str(key)
+            errors.append(field_error("$" if key in (None, "", "data") else f"$.{key}", message))
         else:
-            path = "$"
-        errors.append({"path": path, "message": message})
+            errors.append({"path": (f"{source}.{key}" if source else str(key)) if key else "$", "message": message})
     return errors
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import msgspec
 from sqlalchemy import Connection, select, update
@@ -137,7 +137,8 @@ class FieldWriter(VisitHandlers):
         state = task_state(connection, set(tasks))
         periods = self.facts.periods(connection, {t.period for t in tasks.values() if t.period})
         wanted = {op.data.supersedes for op in ops if op.data.supersedes}
-        targets = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
+        targets: dict[uuid.UUID, Any] = {r.id: r for r in connection.execute(
+            select(FINDINGS.c.id, FINDINGS.c.task_id, FINDINGS.c.superseded_by).where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
         units = self.facts.units(connection, {t.unit_code for t in tasks.values()})
         catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
         photos = self._photo_tasks(connection, {e for op in ops for e in op.data.evidence_ids})
@@ -163,9 +164,10 @@ class FieldWriter(VisitHandlers):
                     target = targets.get(data.supersedes)
                     if target is None or target.task_id != task.id:
                         raise bad("$.supersedes", "no finding of this task with that id")
-                    if target.superseded_by is not None or any(s == target.id for s, _ in superseding):
+                    superseded_by = target.superseded_by or next((new for old, new in superseding if old == target.id), None)
+                    if superseded_by is not None:
                         raise Conflict("That finding is already superseded.", code="ALREADY_SUPERSEDED",
-                                       details={"superseded_by": str(target.superseded_by)})
+                                       details={"superseded_by": str(superseded_by)})
                 if status == "reviewed":
                     raise Conflict("The task has been reviewed; its findings are final.", code="TASK_REVIEWED")
                 if status == "submitted" and target is None:
@@ -184,6 +186,8 @@ class FieldWriter(VisitHandlers):
                 if target is not None:
                     superseding.append((target.id, data.id))
                 seen[data.id] = digest
+                # A correction queued in the same batch as what it corrects (one sync) finds it.
+                targets.setdefault(data.id, _Target(data.id, task.id, None))
                 outcomes.append(("new", data.id))
             except ApiError as exc:
                 outcomes.append(exc)
@@ -201,7 +205,7 @@ class FieldWriter(VisitHandlers):
                                            .values(status="rejected", updated_at=now).returning(DEDUCTIONS.c.id)).first()
             retired[new] = {"superseded_by": new, **({"deduction_status": "rejected"} if withdrawn else {})}
         by_id = {r["id"]: (r, d["points"]) for r, d in zip(rows, deductions)}
-        results = self._finding_results(connection, ops, digests, outcomes, by_id, inserted)
+        results = self._finding_results(connection, ops, digests, outcomes, by_id, inserted, tasks)
         return [Journaled(r, self._new_finding_events(op, r[0], retired, now)) if isinstance(r, tuple) and r[1] else r
                 for op, r in zip(ops, results)]
 
@@ -305,10 +309,12 @@ class FieldWriter(VisitHandlers):
         raise bad("$.task_id", f"neither unit {unit_code!r} nor a parent of it is assessed in period {period.code!r}")
 
     def _finding_results(self, connection: Connection, ops: Sequence[FindingOp], digests: list[str], outcomes: list[Any],
-                         written: dict[uuid.UUID, tuple[dict[str, Any], float]], inserted: set[uuid.UUID]) -> list[Any]:
+                         written: dict[uuid.UUID, tuple[dict[str, Any], float]], inserted: set[uuid.UUID],
+                         tasks: dict[uuid.UUID, TaskFacts]) -> list[Any]:
         """Outcomes as (FindingOut, created). Stored rows are read back only for ids that were
         not written now: repeats, and operations refused here (a repeat of a stored finding
-        answers that finding even if its task has frozen since)."""
+        answers that finding even if its task has frozen since, but only to the task's team:
+        anyone else learns nothing from sending a copy)."""
         reread = {op.data.id for op, o in zip(ops, outcomes) if not (isinstance(o, tuple) and o[1] in inserted)}
         rows = {r.id: r for r in connection.execute(select(FINDINGS).where(FINDINGS.c.id.in_(reread))).all()} if reread else {}
         deductions = {r.deduction_id for r in rows.values() if r.deduction_id}
@@ -322,8 +328,10 @@ class FieldWriter(VisitHandlers):
                 results.append((ready[2] if isinstance(ready, tuple) else _written_out(op.data, row, rule_points), True))
             elif stored is None:
                 results.append(outcome)  # refused, and no such finding exists: the refusal stands
-            elif stored.body_sha256 == digest:
+            elif _on_team(op.principal, stored.task_id, tasks) and stored.body_sha256 == digest:
                 results.append((finding_out(stored, points.get(stored.deduction_id)), False))
+            elif isinstance(outcome, ApiError) and not _on_team(op.principal, stored.task_id, tasks):
+                results.append(outcome)  # a copy of another team's finding learns nothing of it
             else:
                 results.append(Conflict("This finding id is already used for a different finding.",
                                         code="FINDING_ID_REUSED", details={"id": str(op.data.id)}))
@@ -343,9 +351,10 @@ class FieldWriter(VisitHandlers):
     def _edit(self, connection: Connection, op: EditOp) -> FindingOut:
         row = connection.execute(select(FINDINGS).where(FINDINGS.c.id == op.finding_id)).one_or_none()
         tasks = self.facts.tasks(connection, {row.task_id}) if row is not None else {}
-        if row is None:
+        # Another team's finding answers as a missing one: neither its task nor that it exists.
+        if row is None or not _on_team(op.principal, row.task_id, tasks):
             raise NotFound("No such finding.", details={"id": str(op.finding_id)})
-        task = team_task(op.principal, row.task_id, tasks)
+        task = tasks[row.task_id]
         status, period_status = task_state(connection, {task.id})[task.id]
         if status not in OPEN_TASK:
             raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
@@ -374,6 +383,19 @@ class FieldWriter(VisitHandlers):
         events = [audit.event(actor, "finding.edited", "finding", row.id, before, after, request_id=op.request_id, at=now)] if after else []
         events += _photo_events(actor, op.request_id, out, [uuid.UUID(str(e)) for e in row.evidence_ids], out.evidence_ids, now)
         return Journaled(out, events) if events else out
+
+
+class _Target(NamedTuple):
+    """What a correction needs of the finding it supersedes."""
+
+    id: uuid.UUID
+    task_id: uuid.UUID
+    superseded_by: uuid.UUID | None
+
+
+def _on_team(principal: Principal, task_id: uuid.UUID, tasks: dict[uuid.UUID, TaskFacts]) -> bool:
+    task = tasks.get(task_id)
+    return task is not None and principal.username in task.team
 
 
 def _photo_events(actor: str, request_id: str | None, finding: FindingOut, old: Sequence[uuid.UUID],

@@ -68,13 +68,15 @@ class VisitHandlers:
         seen: dict[uuid.UUID, str] = {}
         for op, digest in zip(ops, digests):
             try:
+                # The team first: a copy of another team's check-in learns nothing of it.
+                task = team_task(op.principal, op.task_id, tasks)
                 if op.data.id in existing or op.data.id in seen:
                     stored = existing[op.data.id].body_sha256 if op.data.id in existing else seen[op.data.id]
                     if stored != digest:
-                        raise Conflict("This check-in id is already used for a different check-in.", code="CHECK_IN_ID_REUSED")
+                        raise Conflict("This check-in id is already used for a different check-in.", code="CHECK_IN_ID_REUSED",
+                                       details={"id": str(op.data.id)})
                     outcomes.append(("existing", op.data.id))
                     continue
-                task = team_task(op.principal, op.task_id, tasks)
                 if current[task.id] in DONE_TASK:
                     raise Conflict("The task is submitted; check-ins are closed.", code="TASK_SUBMITTED")
                 rows.append(self._check_in_row(op, digest, units.get(task.unit_code), now))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.i18n import Translator
 from api.console.render import error_body, redirect, translator
-from api.errors import ErrorBody, ValidationFailed
+from api.errors import ErrorBody, ValidationFailed, validation_details
 
 __all__ = ["failed", "form_values", "parse", "succeeded"]
 
@@ -36,9 +36,7 @@ def parse(values: dict[str, Any], kind: type[T]) -> T:
     try:
         return msgspec.convert(values, kind, strict=False)
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        path = message.rsplit("`", 2)[-2] if "`$" in message else "$"
-        raise ValidationFailed(f"Invalid input: {message}", details=[{"path": path, "message": message.split(" - at ")[0]}]) from None
+        raise ValidationFailed(f"Invalid input: {exc}", details=validation_details(exc)) from None
 
 
 def _message(t: Translator, body: ErrorBody) -> str:

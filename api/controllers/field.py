@@ -20,7 +20,7 @@ from sqlalchemy import exists, func, select
 from api.controllers.params import Limit, Offset
 from api.db import database_unavailable, utcnow
 from api.deps import DB
-from api.errors import ApiError, ErrorBody, NotFound
+from api.errors import ApiError, ErrorBody, NotFound, validation_details
 from api.field_ops import EditOp, FindingOp, finding_out
 from api.field_visits import CheckInOp, SubmitOp, check_in_out
 from api.models_draws import TaskInspector
@@ -170,12 +170,13 @@ class SyncController(Controller):
         runs: list[tuple[str, list[tuple[int, Any]]]] = []
         for index, raw in enumerate(data.operations):
             try:
-                operation = msgspec.convert(raw, SyncOperation)
+                # Not strict, as Litestar reads the body of a single call: an item means here
+                # what it means sent alone.
+                operation = msgspec.convert(raw, SyncOperation, strict=False)
             except msgspec.ValidationError as exc:
-                message = str(exc)
-                results[index] = SyncResult(index=index, op=raw.get("op") if isinstance(raw.get("op"), str) else None,
-                                            status=422, error=ErrorBody("VALIDATION_ERROR", f"Invalid operation: {message}",
-                                                                        [{"path": message.rsplit("`", 2)[-2] if "`$" in message else "$", "message": message.split(" - at ")[0]}]))
+                op = raw.get("op") if isinstance(raw, dict) else None
+                results[index] = SyncResult(index=index, op=op if isinstance(op, str) else None, status=422,
+                                            error=ErrorBody("VALIDATION_ERROR", f"Invalid operation: {exc}", validation_details(exc)))
                 continue
             kind, op = _operation(request.user, operation)
             if runs and runs[-1][0] == kind:
@@ -202,9 +203,17 @@ def _operation(principal: Principal, operation: SyncOperation) -> tuple[str, Any
     return "submit", SubmitOp(principal, operation.task_id)
 
 
+# Where each kind's body sits in its operation: the paths of its errors start there.
+BODY_PATHS = {"finding": "$.finding", "check_in": "$.check_in"}
+
+
 def _result(index: int, kind: str, outcome: Any) -> SyncResult:
     if isinstance(outcome, BaseException):
         status, error = _error(outcome) if isinstance(outcome, Exception) else (500, None)
+        if error is not None and isinstance(error.details, list) and kind in BODY_PATHS:
+            error = msgspec.structs.replace(error, details=[
+                {**d, "path": BODY_PATHS[kind] + d["path"][1:]} if str(d.get("path", "")).startswith("$") else d
+                for d in error.details])
         return SyncResult(index=index, op=kind, status=status, error=error)
     if kind == "submit":
         return SyncResult(index=index, op=kind, status=200, result={"task_id": str(outcome), "status": "submitted"})

@@ -17,8 +17,10 @@ from sqlalchemy import exists, func, select
 
 from api.controllers.params import Limit, Offset
 from api.deps import DB
+from api.errors import ValidationFailed
+from api.models import Unit
 from api.models_draws import Task, TaskInspector
-from api.schemas.common import Page
+from api.schemas.common import Page, clock_instant
 from api.schemas.plans import TaskKind, TaskOut, TaskStatus
 from api.security import Principal, requires
 from api.db import utcnow
@@ -91,13 +93,18 @@ class MyTaskController(Controller):
                        since: FromQuery[datetime | None] = None, limit: Limit = 100, offset: Offset = 0) -> Response[TaskFeed]:
         filters = [Task.status == status] if status else []
         if since is not None:
-            if since.tzinfo is None:
-                since = since.replace(tzinfo=timezone.utc)
+            cursor = clock_instant(since if since.tzinfo else since.replace(tzinfo=timezone.utc))
+            if cursor is None:
+                raise ValidationFailed("Invalid input: query.since: not a cursor this server gave",
+                                       details=[{"path": "query.since", "message": "not a cursor this server gave"}])
+            since = cursor
             filters.append(Task.updated_at > since - SINCE_OVERLAP)
-        count, newest = (await db.execute(
-            select(func.count(), func.max(Task.updated_at)).select_from(Task).where(visible_tasks(request.user), *filters)
+        # The list shows each task's unit by name, so a renamed unit is a new version too.
+        count, newest, renamed = (await db.execute(
+            select(func.count(), func.max(Task.updated_at), func.max(Unit.updated_at)).select_from(Task)
+            .join(Unit, Unit.code == Task.unit_code).where(visible_tasks(request.user), *filters)
         )).one()
-        key = f"{request.user.username}|{count}|{newest}|{status}|{since}|{limit}|{offset}"
+        key = f"{request.user.username}|{count}|{newest}|{renamed}|{status}|{since}|{limit}|{offset}"
         etag = f'W/"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
         if request.headers.get("if-none-match") == etag:
             return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
 from msgspec import Meta
 
-__all__ = ["Body", "Code", "Page", "Password", "PRINTABLE", "Text", "Username"]
+__all__ = ["Body", "CLOCK_RANGE", "Code", "Page", "Password", "PRINTABLE", "Text", "Username", "clock_field", "clock_instant"]
 
 T = TypeVar("T")
 
@@ -18,6 +19,30 @@ Code = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\s/\\\x00-
 Username = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
 Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
+
+
+# What a working clock can show: a phone whose clock was reset shows 1970, never year 1 (which,
+# with its offset, is not even a representable instant in UTC).
+CLOCK_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
+
+
+def clock_instant(value: datetime) -> datetime | None:
+    """``value`` (aware) as an instant in UTC, or ``None`` if no working clock could show it."""
+    try:
+        instant = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+    return instant if CLOCK_RANGE[0] <= instant < CLOCK_RANGE[1] else None
+
+
+def clock_field(name: str, value: datetime) -> datetime:
+    """For a body's ``__post_init__``: the instant in UTC, so that one instant written with two
+    offsets is one value (repeats compare equal), or a ValueError naming the field (msgspec
+    turns it into a validation error; api.errors points the error's path at the field)."""
+    instant = clock_instant(value)
+    if instant is None:
+        raise ValueError(f"`{name}` must be a time between {CLOCK_RANGE[0].year} and {CLOCK_RANGE[1].year} (UTC)")
+    return instant
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

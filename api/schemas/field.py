@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from api.errors import ErrorBody
-from api.schemas.common import PRINTABLE, Body, Code
+from api.schemas.common import PRINTABLE, Body, Code, clock_field
 
 __all__ = [
     "CheckInCreate", "CheckInOut", "FindingCreate", "FindingOut", "FindingUpdate", "SyncOperation",
@@ -20,7 +20,7 @@ __all__ = [
 UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
 MAX_SYNC_OPERATIONS = 500
-AwareTime = Annotated[datetime, Meta(tz=True, description="ISO 8601 with offset, from the device clock")]
+AwareTime = Annotated[datetime, Meta(tz=True, description="ISO 8601 with offset, from the device clock; kept and answered in UTC")]
 Note = Annotated[str, Meta(max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 Label = Annotated[str, Meta(min_length=1, max_length=120, pattern=PRINTABLE)]
 StaffName = Annotated[str, Meta(min_length=1, max_length=50, pattern=PRINTABLE)]
@@ -35,6 +35,9 @@ class CheckInCreate(Body):
     accuracy_m: Annotated[float, Meta(ge=0, le=100_000)]
     device_time: AwareTime
     kind: Literal["in", "out"] = "in"
+
+    def __post_init__(self) -> None:
+        self.device_time = clock_field("device_time", self.device_time)
 
 
 class CheckInOut(msgspec.Struct, kw_only=True):
@@ -65,6 +68,9 @@ class FindingCreate(Body):
     staff: Annotated[list[StaffName], Meta(max_length=20)] = []
     evidence_ids: Annotated[list[uuid.UUID], Meta(max_length=50)] = []
     supersedes: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        self.recorded_at = clock_field("recorded_at", self.recorded_at)
 
 
 class FindingUpdate(Body):
@@ -126,7 +132,9 @@ class SyncRequest(Body):
     that is malformed fails alone; the others are still applied.
     """
 
-    operations: Annotated[list[dict[str, Any]], Meta(min_length=1, max_length=MAX_SYNC_OPERATIONS)]
+    # Any JSON value per element, so that one which is not an operation at all (null, a
+    # number) fails alone, as a malformed operation does.
+    operations: Annotated[list[Any], Meta(min_length=1, max_length=MAX_SYNC_OPERATIONS)]
 
 
 class SyncResult(msgspec.Struct, kw_only=True):
