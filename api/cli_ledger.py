@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,15 +25,21 @@ def ledger_group() -> None:
     "print the first broken entry and exit 1 if there is one."))
 @click.option("--no-blobs", is_flag=True, help="Do not re-hash every stored photo (much faster).")
 @click.option("--verifier-key", default=None, metavar="KEY",
-              help="Check checkpoints with this published verifier key (name+id+key) instead of the local key file.")
+              help=("Check checkpoints with this published verifier key (name+id+key, or a file holding it) "
+                    "instead of the local key file."))
 def verify(no_blobs: bool, verifier_key: str | None) -> None:
     from api.evidence_runtime import make_stores
     from api.ledger_verify import verify_ledger
 
     settings = _settings()
+    given = None
+    if verifier_key:
+        try:
+            given = CheckpointVerifier.from_key(_key_text(verifier_key))
+        except EvidenceError as exc:  # a bad option (exit 2), not a broken ledger (exit 1)
+            raise click.BadParameter(str(exc), param_hint="--verifier-key") from None
     try:
-        verifier = (CheckpointVerifier.from_key(verifier_key) if verifier_key
-                    else load_signer(settings.ledger_key_path).verifier())
+        verifier = given or load_signer(settings.ledger_key_path).verifier()
         store = None if no_blobs else make_stores(settings)[0]
     except EvidenceError as exc:
         raise click.ClickException(str(exc)) from None
@@ -73,3 +80,12 @@ def key() -> None:
     from api.evidence_runtime import load_or_create_signer
 
     click.echo(load_or_create_signer(_settings()).verifier_key)
+
+
+def _key_text(value: str) -> str:
+    """The verifier key itself, or the text of the file ``value`` names (as `ledger key` wrote it)."""
+    path = Path(value)
+    try:
+        return path.read_text(encoding="utf-8").strip() if path.is_file() else value
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {value}: {exc.strerror}", param_hint="--verifier-key") from None

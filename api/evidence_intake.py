@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import anyio
 import msgspec
@@ -33,7 +33,7 @@ from evidence.storage import BlobStore, StoredBlob, put_bytes
 from api import audit
 from api.db import utcnow
 from api.errors import Forbidden, NotFound
-from api.evidence_records import BANDS, TaskScope, evidence_out, integrity, task_scope
+from api.evidence_records import BANDS, TaskScope, evidence_out, integrity, metadata_columns, task_scope
 from api.evidence_runtime import EvidenceRuntime
 from api.ledger import append_entry, lock_head
 from api.models_draws import Task, TaskInspector
@@ -169,20 +169,12 @@ async def _record(
         seq, evidence_id=str(evidence_id), sha256=blob.sha256, size=blob.size, task_id=str(scope.id) if scope else "",
         inspector_id=p.username, metadata_sha256=digest, received_at=received_at,
     ))
-    captured = metadata.capture_time
-    if captured is not None:
-        if captured.tzinfo is None:
-            captured = captured.replace(tzinfo=runtime.policy.naive_time_zone)
-        captured = captured.astimezone(timezone.utc)
-    gps = metadata.gps
     row = Evidence(
         id=evidence_id, task_id=scope.id if scope else None, unit_code=scope.unit_code if scope else None,
         uploaded_by=p.username, sha256=blob.sha256, size=blob.size, format=analysis.format.value,
         width=analysis.width, height=analysis.height, display_width=analysis.display_width,
         display_height=analysis.display_height, photo_metadata=msgspec.to_builtins(metadata), metadata_sha256=digest,
-        capture_time=captured, capture_time_source=metadata.capture_time_source.value if metadata.capture_time_source else None,
-        gps_lat=gps.latitude if gps else None, gps_lon=gps.longitude if gps else None,
-        gps_alt=gps.altitude_m if gps else None, phash=phash,
+        **metadata_columns(metadata, runtime.policy.naive_time_zone), phash=phash,
         **dict(zip(BAND_COLUMNS, band_values(analysis.phash, BANDS), strict=True)),
         thumbnails=thumbnails, flags=msgspec.to_builtins(flags), flags_at=received_at, received_at=received_at,
         ledger_seq=appended.entry.seq,

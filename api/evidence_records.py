@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Sequence
 
 import msgspec
@@ -44,6 +44,7 @@ __all__ = [
     "evidence_visibility",
     "get_evidence",
     "integrity",
+    "metadata_columns",
     "recompute_flags",
     "task_scope",
 ]
@@ -178,6 +179,20 @@ async def recompute_flags(session: AsyncSession, runtime: EvidenceRuntime, row: 
 
 def _codes(flags: list[dict[str, Any]]) -> list[str]:
     return sorted({f["code"] for f in flags})
+
+
+def metadata_columns(metadata: PhotoMetadata, naive_zone: timezone) -> dict[str, Any]:
+    """The evidence row's columns that repeat its metadata, for queries (visit windows,
+    distances). The ledger covers the metadata by its hash, and ``ledger verify`` recomputes
+    these from it, so that an edited column is caught like an edited metadata field.
+    A capture time without offset is read in ``naive_zone``."""
+    captured, gps = metadata.capture_time, metadata.gps
+    if captured is not None:
+        captured = (captured if captured.tzinfo else captured.replace(tzinfo=naive_zone)).astimezone(timezone.utc)
+    return {"capture_time": captured,
+            "capture_time_source": metadata.capture_time_source.value if metadata.capture_time_source else None,
+            "gps_lat": gps.latitude if gps else None, "gps_lon": gps.longitude if gps else None,
+            "gps_alt": gps.altitude_m if gps else None}
 
 
 def _out(row: Evidence, entry: LedgerEntryRow) -> EvidenceOut:

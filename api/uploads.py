@@ -176,7 +176,10 @@ async def receive_chunk(
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
         await _drop_parts(session, runtime.staging, {part.sha256})
-        raise Conflict("Another request moved this upload meanwhile; ask for its offset (HEAD).", code="OFFSET_MISMATCH")
+        now_at = (await session.execute(select(Upload.received).where(Upload.id == upload_id))).scalar_one_or_none()
+        await session.rollback()
+        raise Conflict("Another request moved this upload meanwhile; go on from its offset.", code="OFFSET_MISMATCH",
+                       details={"offset": now_at}, headers={"Upload-Offset": str(now_at)} if now_at is not None else None)
     session.add(UploadPart(upload_id=upload_id, start=start, sha256=part.sha256, size=part.size))
     await session.commit()
     return start + part.size

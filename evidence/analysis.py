@@ -26,7 +26,7 @@ import zlib
 from typing import BinaryIO
 
 import msgspec
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from evidence.errors import CorruptImage, ImageTooLarge
 from evidence.exif import PhotoMetadata, read_metadata
@@ -167,7 +167,7 @@ def _open(fp: BinaryIO, fmt: ImageFormat, limits: ImageLimits) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"image refused as a decompression bomb: {exc}") from None
     except _DECODE_ERRORS as exc:
-        raise CorruptImage(f"unreadable {fmt.value} header: {exc}") from None
+        raise CorruptImage(f"unreadable {fmt.value} header: {_reason(exc)}") from None
     pixels = image.width * image.height
     if pixels > limits.max_pixels:
         image.close()
@@ -190,8 +190,16 @@ def _decode(image: Image.Image, fmt: ImageFormat, limits: ImageLimits) -> Image.
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"image refused as a decompression bomb: {exc}") from None
     except _DECODE_ERRORS as exc:
-        raise CorruptImage(f"{fmt.value} image does not decode completely: {exc}") from None
+        raise CorruptImage(f"{fmt.value} image does not decode completely: {_reason(exc)}") from None
     return image
+
+
+def _reason(exc: BaseException) -> str:
+    """Pillow's reason for refusing a file, without the file: its message for a file it cannot
+    identify names the path it read, and callers show the reason to whoever sent the bytes."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "cannot identify image file"
+    return str(exc)
 
 
 def _thumbnails(

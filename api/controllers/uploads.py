@@ -113,10 +113,11 @@ def make_upload_controller(max_bytes: int) -> type[Controller]:
             upload = await get_upload(db, request.user, upload_id)
             timing = ""
             if upload.evidence_id is not None:  # finished; the client lost the last answer
-                if upload_offset != upload.length:
+                if upload_offset != upload.length:  # e.g. the final chunk sent again: the 409 names the photo too
                     raise Conflict(f"Upload-Offset must be {upload.length}: the upload is complete.",
-                                   code="OFFSET_MISMATCH", details={"offset": upload.length},
-                                   headers={"Upload-Offset": str(upload.length)})
+                                   code="OFFSET_MISMATCH", details={"offset": upload.length, "evidence_id": str(upload.evidence_id)},
+                                   headers={**_headers(upload), "X-Evidence-Id": str(upload.evidence_id),
+                                            "Content-Location": f"/api/v1/evidence/{upload.evidence_id}"})
             else:
                 if not upload.received == upload.length == upload_offset:  # else: retry the filing
                     await receive_chunk(db, evidence_runtime, upload, upload_offset,

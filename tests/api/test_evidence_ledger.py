@@ -9,11 +9,12 @@ import json
 import re
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from api.app import create_app
 from api.db import make_engine, make_sessionmaker
@@ -128,6 +129,13 @@ async def test_a_changed_byte_of_a_stored_photo_is_reported_at_its_entry(client,
     assert report["ok"] and (report["entries"], report["checkpoints"], report["verified_size"]) == (3, 1, 3)
     ok = await cli(settings, "ledger", "verify")
     assert ok.exit_code == 0 and ok.output.startswith("OK: 3 entries, 1 signed checkpoint(s)"), ok.output
+    # An auditor's copy of the published key, given as the key or as the file holding it.
+    key = (await cli(settings, "ledger", "key")).output.strip()
+    (Path(settings.data_dir) / "published.vkey").write_text(key + "\n")
+    for given in (key, str(Path(settings.data_dir) / "published.vkey")):
+        assert (await cli(settings, "ledger", "verify", "--no-blobs", "--verifier-key", given)).exit_code == 0
+    wrong = await cli(settings, "ledger", "verify", "--verifier-key", "not+a+key")
+    assert wrong.exit_code == 2 and "--verifier-key" in wrong.output, wrong.output  # a usage error, not a broken ledger
 
     sha = filed[1][1]["sha256"]
     path = Path(settings.data_dir) / "evidence" / sha[:2] / sha[2:4] / sha
@@ -177,6 +185,26 @@ async def test_a_changed_evidence_record_is_reported_at_its_entry(client, db, te
     report = await verify(client, team)
     assert report["first_broken"]["index"] == 0 and "inspector_id" in report["first_broken"]["message"]
     assert filed[0][1]["uploaded_by"] == "insp01"
+
+
+async def test_a_changed_column_a_chief_is_shown_is_reported_at_its_entry(client, db, team, database_url):
+    """The columns that repeat the ledgered metadata (capture time, position) or the task
+    (unit) are checked against it too; a time no longer readable is reported, not raised."""
+    await file_photos(client, team, [1, 2, 3, 4])
+    edits = [(2, {"capture_time": datetime(2026, 11, 21, 2, 30, tzinfo=timezone.utc)}, "capture_time"), (1, {"gps_lat": 23.0}, "gps_lat"),
+             (0, {"unit_code": "DG-HM"}, "unit_code")]
+    for seq, values, named in edits:
+        async with db() as session:
+            await session.execute(update(Evidence).where(Evidence.ledger_seq == seq).values(**values))
+            await session.commit()
+        broken = (await verify(client, team, blobs="false"))["first_broken"]
+        assert (broken["index"], broken["kind"]) == (seq, "record") and named in broken["message"], broken
+    if database_url.startswith("sqlite"):  # PostgreSQL's typed columns cannot hold a time that is not one
+        async with db() as session:
+            await session.execute(text("UPDATE evidence SET received_at = '' WHERE ledger_seq = 0"))
+            await session.commit()
+        broken = (await verify(client, team, blobs="false"))["first_broken"]
+        assert (broken["index"], broken["kind"]) == (0, "record") and "unreadable" in broken["message"], broken
 
 
 async def test_a_rewritten_entry_with_its_leaf_hash_is_caught_by_the_signed_checkpoint(client, db, team):

@@ -4,13 +4,17 @@ and expired uploads, and refusals that leave nothing behind."""
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
+from api.errors import Conflict
 from api.models_evidence import Upload
+from api.security import Principal
+from api.uploads import get_upload, receive_chunk
 from api.settings import Settings
 from tests.support.api import assert_error
 from tests.support.evidence import (
@@ -89,6 +93,9 @@ async def test_an_upload_in_chunks_with_one_sent_twice_files_the_photo(client, t
     # The last answer was lost too: asking again names the same evidence.
     repeat = await send(client, insp, location, len(body), b"")
     assert repeat.status_code == 204 and repeat.headers["x-evidence-id"] == evidence_id
+    # So does sending the final chunk again: a 409 (the offset moved on) that names it too.
+    final_again = assert_error(await send(client, insp, location, 2 * third, body[2 * third:]), 409, "OFFSET_MISMATCH")
+    assert final_again["details"] == {"offset": len(body), "evidence_id": evidence_id}
     progress = (await client.get(location, headers=insp)).json()
     assert (progress["offset"], progress["length"], progress["evidence_id"]) == (len(body), len(body), evidence_id)
     assert staging(settings) == []  # the parts are gone once filed
@@ -188,3 +195,24 @@ async def test_an_upload_whose_removal_a_crash_cut_short_is_gone(client, team, s
     assert (await client.delete(locations[1], headers={**insp, **TUS})).status_code == 204
     assert (await client.head(locations[1], headers={**insp, **TUS})).status_code == 404
     assert staging(settings) == [] and stored_files(Path(settings.data_dir) / "evidence") == []
+
+
+async def test_a_chunk_that_loses_a_race_answers_the_offset_to_go_on_from(client, db, team, app, settings):
+    """Two PATCHes at one offset: both pass the offset check, one moves the upload first; the
+    other's bytes are dropped and its 409 says where the upload stands."""
+    body = photo(2, size=(800, 600), taken=TAKEN, gps=CHANGAN)
+    insp = team.inspector("DG-CA")
+    location = (await create(client, insp, len(body), task_id=team.task("DG-CA"))).headers["location"]
+    owner = Principal(id=0, username=team.tasks["DG-CA"][1], role="inspector", unit_code=None)
+    async with db() as session:
+        slow = await get_upload(session, owner, uuid.UUID(location.rsplit("/", 1)[1]))  # at offset 0, before the other
+        assert (await send(client, insp, location, 0, body[:1000])).status_code == 204
+
+        async def chunks():
+            yield body[:500]
+
+        with pytest.raises(Conflict) as lost:
+            await receive_chunk(session, app.state.evidence_runtime, slow, 0, chunks())
+    assert (lost.value.code, lost.value.details, lost.value.headers) == ("OFFSET_MISMATCH", {"offset": 1000}, {"Upload-Offset": "1000"})
+    assert await offset_of(client, insp, location) == 1000
+    assert len(staging(settings)) == 1  # the winner's part; the loser's bytes are gone

@@ -188,6 +188,16 @@ def test_jpeg_header_followed_by_garbage_is_corrupt():
         analyze(b"\xff\xd8\xff\xe0" + b"\x13" * 4000)
 
 
+def test_a_corrupt_file_is_not_named_in_the_error(tmp_path):
+    # The message reaches the uploader (422 CORRUPT_IMAGE): it must not show where we keep files.
+    path = tmp_path / "secret-folder" / "blob"
+    path.parent.mkdir()
+    path.write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(CorruptImage) as refused:
+        analyze(path)
+    assert "secret-folder" not in str(refused.value) and "jpeg" in str(refused.value)
+
+
 def test_truncated_png_is_corrupt():
     data = encode(scene(8, (400, 300)), "PNG")
     with pytest.raises(CorruptImage):
