@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import exists, func, select
@@ -81,6 +82,7 @@ class FindingController(Controller):
     tags = ["field"]
 
     @post("/", operation_id="createFinding", guards=[INSPECTORS], status_code=HTTP_201_CREATED,
+          responses={200: ResponseSpec(FindingOut, description="The same id and body were stored before: the stored finding.")},
           summary="Log a finding (idempotent: the phone chooses the id)",
           description="201 when stored, 200 when the same id and body were stored before, 409 when the id is used by another finding.")
     async def create(self, request: Req, data: JSONBody[FindingCreate]) -> Response[FindingOut]:
@@ -116,6 +118,7 @@ class CheckInController(Controller):
     tags = ["field"]
 
     @post("/check-ins", operation_id="checkIn", guards=[INSPECTORS], status_code=HTTP_201_CREATED,
+          responses={200: ResponseSpec(CheckInOut, description="The same id and body were stored before: the stored check-in.")},
           summary="Check in (or out) on site; distance and clock are checked and flagged")
     async def check_in(self, request: Req, task_id: FromPath[uuid.UUID], data: JSONBody[CheckInCreate]) -> Response[CheckInOut]:
         return _created(await request.app.state.writer.submit("check_in", CheckInOp(request.user, task_id, data)))

@@ -11,6 +11,7 @@ import msgspec
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import ResponseHeader
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from litestar.params import FromPath, FromQuery
 from sqlalchemy import exists, func, select
@@ -88,6 +89,7 @@ class MyTaskController(Controller):
             "late is never missed, and the phone de-duplicates by id and `updated_at`."
         ),
         response_headers=[ResponseHeader(name="ETag", description="Version of this list", documentation_only=True)],
+        responses={304: ResponseSpec(None, description="The list is what the client's ETag (If-None-Match) names.")},
     )
     async def my_tasks(self, request: Req, db: DB, status: FromQuery[TaskStatus | None] = None,
                        since: FromQuery[datetime | None] = None, limit: Limit = 100, offset: Offset = 0) -> Response[TaskFeed]:

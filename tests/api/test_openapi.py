@@ -16,7 +16,10 @@ def _check(document: dict) -> None:
     create = document["paths"]["/api/v1/findings"]["post"]["responses"]
     for status in ("400", "401", "403", "409", "413", "422", "503"):
         assert create[status]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, status
-    assert "201" in create
+    # A repeat is a 200 with the stored record; an unchanged task list a bodiless 304.
+    assert create["200"]["content"]["application/json"]["schema"] == create["201"]["content"]["application/json"]["schema"]
+    assert "200" in document["paths"]["/api/v1/tasks/{task_id}/check-ins"]["post"]["responses"]
+    assert "content" not in document["paths"]["/api/v1/me/tasks"]["get"]["responses"]["304"]
     original = document["paths"][ORIGINAL]["get"]["responses"]["200"]["content"]
     assert set(original) == {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
     assert original["image/jpeg"]["schema"] == {"type": "string", "format": "binary"}
