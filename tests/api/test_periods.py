@@ -102,7 +102,7 @@ async def test_measurement_upsert_keeps_each_values_source(db, client, chief):
         ({"unit_code": "DG-HM", "metric": "stars", "value": 1, "source": "s"}, "$.metric"),
         ({"unit_code": "DG-HM-001", "metric": STARS, "value": 1, "source": "s"}, "$.unit_code"),  # an entity: not assessed
         ({"unit_code": "NOPE", "metric": STARS, "value": 1, "source": "s"}, "$.unit_code"),
-        ({"unit_code": "DG-HM", "metric": STARS, "value": 1}, "$"),
+        ({"unit_code": "DG-HM", "metric": STARS, "value": 1}, "$.source"),  # missing
         ({"unit_code": "DG-HM", "metric": STARS, "value": 1, "source": ""}, "$.source"),
         ({"unit_code": "DG-HM", "metric": STARS, "value": 1e13, "source": "s"}, "$.value"),
         ({"unit_code": "DG-HM", "metric": STARS, "value": 1, "source": "s", "elapsed": 0}, "$.elapsed"),
