@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -34,9 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from bench.field_load import prepare  # noqa: E402
-from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
-from tests.support.server import start_server, stop_server  # noqa: E402
+from bench.field_load import prepared_database  # noqa: E402
 
 RECORDED_AT = "2026-11-22T03:00:00+00:00"
 
@@ -101,20 +98,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3_000)
     args = parser.parse_args()
 
-    url = create_postgres_database(args.postgres_url, prefix="spotcheck_bench") if args.db == "postgres" else None
-    data_dir = Path(tempfile.mkdtemp(prefix="spotcheck-bench-"))
-    os.environ["SPOTCHECK_LOG_LEVEL"] = "WARNING"
-    try:
-        server = start_server(data_dir, url, workers=1)
-        try:
-            pairs = prepare(server)
-        finally:
-            stop_server(server)
-        os.environ.update({k: v for k, v in server.env.items() if k.startswith("SPOTCHECK_")})
+    with prepared_database(args.db, args.postgres_url) as pairs:
         cpu, wall = asyncio.run(drive(args.findings, args.concurrency, args.warmup, pairs))
-    finally:
-        if url:
-            drop_postgres_database(args.postgres_url, url)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; database {args.db}")
     print(f"app in process (raw ASGI, {args.concurrency} requests at a time): {args.findings} findings, "
           f"CPU {cpu / args.findings * 1e6:.1f} us, wall {wall / args.findings * 1e6:.1f} us per finding")

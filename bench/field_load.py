@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -22,6 +23,7 @@ import resource
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +45,28 @@ PLAN = {
     "case_files": {"per_unit": {"size": 2}},
     "assignment": {"task_kinds": ["field_visit", "file_review"], "team_size": 2},
 }
+
+
+@contextlib.contextmanager
+def prepared_database(db: str, postgres_url: str) -> Iterator[list[tuple[str, str, str]]]:
+    """A database prepared as for a load run by a server that is stopped again, its settings
+    (``SPOTCHECK_*``) in ``os.environ`` for an app built in this process; yields the
+    (token, task id, indicator) pairs of :func:`prepare`. A PostgreSQL database made for it
+    is dropped afterwards."""
+    url = create_postgres_database(postgres_url, prefix="spotcheck_bench") if db == "postgres" else None
+    data_dir = Path(tempfile.mkdtemp(prefix="spotcheck-bench-"))
+    os.environ["SPOTCHECK_LOG_LEVEL"] = "WARNING"
+    try:
+        server = start_server(data_dir, url, workers=1)
+        try:
+            pairs = prepare(server)
+        finally:
+            stop_server(server)
+        os.environ.update({k: v for k, v in server.env.items() if k.startswith("SPOTCHECK_")})
+        yield pairs
+    finally:
+        if url:
+            drop_postgres_database(postgres_url, url)
 
 
 def prepare(server: LiveServer, inspectors: int | None = None) -> list[tuple[str, str, str]]:

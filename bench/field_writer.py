@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
@@ -42,9 +41,7 @@ from api.models import User  # noqa: E402
 from api.schemas.field import FindingCreate  # noqa: E402
 from api.security import Principal  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from bench.field_load import prepare  # noqa: E402
-from tests.support.databases import create_postgres_database, drop_postgres_database  # noqa: E402
-from tests.support.server import start_server, stop_server  # noqa: E402
+from bench.field_load import prepared_database  # noqa: E402
 
 
 def _subject(token: str) -> int:
@@ -102,20 +99,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1_000)
     args = parser.parse_args()
 
-    url = create_postgres_database(args.postgres_url, prefix="spotcheck_bench") if args.db == "postgres" else None
-    data_dir = Path(tempfile.mkdtemp(prefix="spotcheck-bench-"))
-    os.environ["SPOTCHECK_LOG_LEVEL"] = "WARNING"
-    try:
-        server = start_server(data_dir, url, workers=1)
-        try:
-            pairs = [(_subject(token), task, rule) for token, task, rule in prepare(server)]
-        finally:
-            stop_server(server)
-        os.environ.update({k: v for k, v in server.env.items() if k.startswith("SPOTCHECK_")})
-        cpu, wall, per_batch = asyncio.run(drive(args.findings, args.batch, args.warmup, pairs))
-    finally:
-        if url:
-            drop_postgres_database(args.postgres_url, url)
+    with prepared_database(args.db, args.postgres_url) as pairs:
+        cpu, wall, per_batch = asyncio.run(drive(args.findings, args.batch, args.warmup,
+                                                 [(_subject(token), task, rule) for token, task, rule in pairs]))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; database {args.db}")
     print(f"writer alone: {args.findings} findings in batches of {per_batch:.1f}: "
           f"CPU {cpu / args.findings * 1e6:.1f} us, wall {wall / args.findings * 1e6:.1f} us per finding "
