@@ -197,8 +197,15 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
     return errors
 
 
+# Litestar names a missing parameter only in its detail, without extras.
+_MISSING_PARAMETER = re.compile(r"^Missing required (?P<source>\w+) parameter '(?P<name>[^']+)'")
+
+
 def _validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = _field_errors(exc)
+    missing = _MISSING_PARAMETER.match(str(exc.detail)) if not errors else None
+    if missing:
+        errors = [{"path": f"{missing['source'].lower()}.{missing['name']}", "message": "required"}]
     summary = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3]) or str(exc.detail)
     return _respond(422, ErrorBody("VALIDATION_ERROR", f"Invalid input: {summary}", errors))
 

@@ -111,8 +111,11 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
     row.status = target
     if action == "publish":
         plans = select(Plan.id).where(Plan.period == code)
-        await session.execute(update(Draw).where(Draw.plan_id.in_(plans), Draw.published_at.is_(None))
-                              .values(published_at=now).execution_options(synchronize_session=False))
+        published = (await session.execute(
+            update(Draw).where(Draw.plan_id.in_(plans), Draw.published_at.is_(None)).values(published_at=now)
+            .returning(Draw.id).execution_options(synchronize_session=False))).scalars().all()
+        for draw_id in published:  # as when a draw is published on its own (api.controllers.draws)
+            audit.record(session, actor, "draw.published", "draw", draw_id, {"published_at": None}, {"published_at": now})
     await session.flush()
     return row
 

@@ -47,7 +47,7 @@ def _instant(name: str, value: datetime) -> datetime:
         return value.astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
         message = str(exc) if isinstance(exc, ValueError) else "out of range"
-        raise ValidationFailed(f"Invalid input: {name}: {message}", details=[{"path": name, "message": message}]) from None
+        raise ValidationFailed(f"Invalid input: query.{name}: {message}", details=[{"path": f"query.{name}", "message": message}]) from None
 
 
 def audit_filters(actor: FromQuery[Username | None] = None, action: FromQuery[Action | None] = None,

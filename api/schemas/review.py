@@ -14,6 +14,7 @@ from api.schemas.common import PRINTABLE, Body, Text
 from api.schemas.scoring import DeductionStatus
 from evidence.exif import GpsPosition
 from evidence.flags import Flag
+from scoring.points import from_milli, to_milli
 
 __all__ = ["AppealCreate", "AppealDecision", "AppealOut", "AppealVoteOut", "AuditOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
            "DecisionOut", "NoticeOut", "PeriodReopen", "UnitDeduction", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
@@ -22,6 +23,18 @@ DecisionAction = Literal["confirm", "adjust", "reject"]
 #: Adjusted points: what the chief decides the deduction is worth (finite, positive).
 AdjustedPoints = Annotated[float, Meta(gt=0, le=1000)]
 MAX_BULK = 200
+
+
+def _counted(points: float | None) -> float | None:
+    """``points`` as scoring counts them, in whole thousandths (scoring.points), so that what is
+    stored and shown is what scores count; a ValueError for less than one thousandth, which
+    would count as nothing."""
+    if points is None:
+        return None
+    milli = to_milli(points)
+    if milli < 1:
+        raise ValueError("`points` must be at least 0.001: points are counted in thousandths")
+    return from_milli(milli)
 
 
 class PeriodReopen(Body):
@@ -36,6 +49,9 @@ class DecisionCreate(Body):
     action: DecisionAction
     points: AdjustedPoints | None = None
     reason: Text | None = None
+
+    def __post_init__(self) -> None:
+        self.points = _counted(self.points)
 
 
 class BulkDecision(DecisionCreate, kw_only=True):
@@ -174,6 +190,9 @@ class AppealDecision(Body, kw_only=True):
     outcome: AppealOutcome
     points: AdjustedPoints | None = None
     reason: Text
+
+    def __post_init__(self) -> None:
+        self.points = _counted(self.points)
 
 
 class AppealVoteOut(msgspec.Struct, kw_only=True):

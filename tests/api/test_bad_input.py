@@ -69,3 +69,8 @@ async def test_numbers_beyond_database_integers_are_refused(client, admin):
     assert_error(await client.delete("/api/v1/conflicts/562949953421313", headers=admin), 422)
     assert_error(await client.get("/api/v1/units?offset=99999999999999999999", headers=admin), 422)
     assert_error(await client.get("/api/v1/units?tier=99999999999999999999", headers=admin), 422)
+
+
+async def test_a_missing_query_parameter_is_named(client, admin):
+    missing = assert_error(await client.get("/api/v1/leaderboard", headers=admin), 422, "VALIDATION_ERROR")
+    assert missing["details"] == [{"path": "query.period", "message": "required"}]

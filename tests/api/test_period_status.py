@@ -85,6 +85,8 @@ async def test_publish_only_from_locked_and_it_publishes_the_period_draws(db, cl
     assert (await client.get(f"/api/v1/periods/{PERIOD}", headers=unit)).json()["status"] == "published"
     record = await client.get(f"/api/v1/draws/{draw_id}", headers=unit)
     assert record.status_code == 200 and record.json()["draw"]["published_at"]
+    events = (await client.get("/api/v1/audit", params={"action": "draw.published"}, headers=admin)).json()["items"]
+    assert [(e["object_id"], e["actor"], e["before"]) for e in events] == [(draw_id, "chief", {"published_at": None})]
     assert (await client.get("/api/v1/draws", headers=unit)).json()["total"] == 1
     assert (await client.get(f"/api/v1/draws/{draw_id}/inputs", headers=unit)).status_code == 200
     task = field.task("field_visit")

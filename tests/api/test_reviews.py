@@ -96,6 +96,9 @@ async def test_decisions_change_the_deduction_and_are_ledgered(db, client, field
     r = await _decide(client, field.chief, confirm, action="confirm", points=2)
     assert assert_error(r, 422)["details"][0]["path"] == "$.points"
     assert assert_error(await _decide(client, field.chief, reject, action="reject"), 422)["details"][0]["path"] == "$.reason"
+    # Points count in thousandths: less than one would be stored as a deduction counting nothing.
+    tiny = assert_error(await _decide(client, field.chief, adjust, action="adjust", points=0.0004, reason="x"), 422)
+    assert tiny["details"][0]["path"] == "$.points"
     for bad in ({"action": "adjust", "points": 0, "reason": "x"}, {"action": "adjust", "points": 1001, "reason": "x"},
                 {"action": "approve"}, {"action": "confirm", "extra": 1}, {"action": "reject", "reason": "a\x01"}):
         r = await client.post(f"/api/v1/deductions/{adjust}/decision", json=bad, headers=field.chief)
@@ -104,7 +107,7 @@ async def test_decisions_change_the_deduction_and_are_ledgered(db, client, field
     done = await _decide(client, field.chief, confirm, action="confirm")
     assert done.status_code == 200, done.text
     assert (done.json()["status"], done.json()["decided_by"], done.json()["points"]) == ("confirmed", "chief", None)
-    adjusted = (await _decide(client, field.chief, adjust, action="adjust", points=0.5, reason="情节轻微")).json()
+    adjusted = (await _decide(client, field.chief, adjust, action="adjust", points=0.5004, reason="情节轻微")).json()
     rejected = (await _decide(client, field.chief, reject, action="reject", reason="照片不能证明")).json()
     assert (adjusted["status"], adjusted["points"], rejected["status"]) == ("adjusted", 0.5, "rejected")
     assert_error(await _decide(client, field.chief, confirm, action="reject", reason="改主意"), 409, "ALREADY_DECIDED")
