@@ -19,6 +19,7 @@ from api.models_draws import Draw, Plan
 from api.models_review import PeriodTransition
 from api.models_scoring import Period
 from api.registry import missing_units
+from api.tasks import pending_unannounced
 from api.schemas.scoring import PeriodCreate, PeriodOut
 from scoring import Catalog, Scheme
 
@@ -95,14 +96,22 @@ async def open_period(session: AsyncSession, code: str) -> Period:
 async def change_status(session: AsyncSession, code: str, action: str, actor: str, reason: str | None = None) -> Period:
     """Lock, publish or reopen a period (409 from a status the action does not start from).
 
-    Publishing also publishes the draws of the period's plans (一公开); reopening leaves them
+    Publishing also publishes the draws of the period's plans (一公开), and is refused (409
+    ``VISITS_PENDING``) while one of them has unannounced visits not done: every account,
+    the visited units' own included, could then read of them. Reopening leaves the draws
     published, since what was made public stays public.
     """
     sources, target = TRANSITIONS[action]
     row = await get_period(session, code, lock="update")
+    plans = select(Plan.id).where(Plan.period == code)
     if row.status not in sources:
         raise Conflict(f"Period {code!r} is {row.status}; it cannot {action} (only from {', '.join(sources)}).",
                        details={"period": code, "status": row.status, "action": action})
+    if action == "publish":
+        unpublished = select(Draw.id).where(Draw.plan_id.in_(plans), Draw.published_at.is_(None))
+        if pending := await pending_unannounced(session, unpublished):
+            raise Conflict(f"Unannounced visits of period {code!r} are not done yet: publishing its draws would announce them.",
+                           code="VISITS_PENDING", details={"draws": {str(k): v for k, v in pending.items()}})
     now = utcnow()
     session.add(PeriodTransition(period_code=code, from_status=row.status, to_status=target, reason=reason,
                                  actor=actor, at=now))
@@ -110,7 +119,6 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
                  {"status": target, "reason": reason})
     row.status = target
     if action == "publish":
-        plans = select(Plan.id).where(Plan.period == code)
         published = (await session.execute(
             update(Draw).where(Draw.plan_id.in_(plans), Draw.published_at.is_(None)).values(published_at=now)
             .returning(Draw.id).execution_options(synchronize_session=False))).scalars().all()

@@ -19,9 +19,19 @@ from api.models_draws import Task, TaskInspector
 from api.schemas.plans import TaskOut
 from api.security import Principal
 
-__all__ = ["DONE_STATUSES", "get_task", "task_out", "task_page", "visible_tasks"]
+__all__ = ["DONE_STATUSES", "get_task", "pending_unannounced", "task_out", "task_page", "visible_tasks"]
 
 DONE_STATUSES = ("submitted", "reviewed")
+
+
+async def pending_unannounced(session: AsyncSession, draw_ids: Sequence[uuid.UUID] | Select[Any]) -> dict[uuid.UUID, int]:
+    """Per draw, its unannounced visits not done yet. Publishing a draw shows its whole record
+    (units, teams) to every account, the units' own included: while this is not empty, that
+    would announce those visits."""
+    rows = await session.execute(
+        select(Task.draw_id, func.count()).where(Task.draw_id.in_(draw_ids), Task.unannounced.is_(True),
+                                                 Task.status.not_in(DONE_STATUSES)).group_by(Task.draw_id))
+    return {draw_id: count for draw_id, count in rows.all()}
 
 
 def visible_tasks(p: Principal) -> ColumnElement[bool]:

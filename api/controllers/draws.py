@@ -21,11 +21,12 @@ from api.controllers.params import Limit, Offset
 from api.db import utcnow
 from api.deps import DB
 from api.drawing import DrawInputs, draw_summary, verify_stored_draw
-from api.errors import NotFound
+from api.errors import Conflict, Forbidden, NotFound
 from api.models_draws import Draw, Task
 from api.schemas.common import Page
 from api.schemas.plans import DrawOut, DrawRecordOut, VerifyRequest
 from api.security import Principal, requires
+from api.tasks import pending_unannounced
 
 __all__ = ["DrawController"]
 
@@ -81,14 +82,19 @@ class DrawController(Controller):
           summary="Recompute the draw from its recorded inputs, or from today's registry")
     async def verify(self, request: Req, draw_id: FromPath[uuid.UUID], data: JSONBody[VerifyRequest], db: DB) -> sampling.Verification:
         row = await _draw(db, request.user, draw_id)
-        against = data.against if request.user.role in CHIEFS else "recorded"
-        return await verify_stored_draw(db, row, against=against)
+        if data.against == "current" and request.user.role not in CHIEFS:
+            raise Forbidden("Only chiefs compare a draw with today's registry; anyone may re-check it from its recorded inputs.",
+                            details={"allowed_roles": sorted(CHIEFS)})
+        return await verify_stored_draw(db, row, against=data.against)
 
     @post("/{draw_id:uuid}/publish", operation_id="publishDraw", status_code=HTTP_200_OK,
           guards=[requires(*CHIEFS)], summary="Publish the draw to every authenticated user (一公开)")
     async def publish(self, request: Req, draw_id: FromPath[uuid.UUID], db: DB) -> DrawOut:
         row = await _draw(db, request.user, draw_id)
         if row.published_at is None:
+            if pending := (await pending_unannounced(db, [row.id])).get(row.id):
+                raise Conflict(f"{pending} unannounced visit(s) of this draw are not done yet: publishing would announce them.",
+                               code="VISITS_PENDING", details={"pending": pending})
             row.published_at = utcnow()
             audit.record(db, request.user.username, "draw.published", "draw", row.id, {"published_at": None},
                          {"published_at": row.published_at})

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import uuid
 
 import openpyxl
 import pytest
+from sqlalchemy import update
+
+from api.models_draws import Task
 
 from tests.support.api import add_user, assert_error, demo_registry, login, seed_demo_registry
 
@@ -195,11 +199,21 @@ async def test_visibility_of_plans_tasks_and_draws(db, client, chief):
     # Draws stay unknown to non-chiefs until published (一公开).
     assert_error(await client.get(f"/api/v1/draws/{drawn['id']}", headers=unit), 404)
     assert (await client.get("/api/v1/draws", headers=inspector)).json()["total"] == 0
+    # Published, the record names every unit and team: not while an unannounced visit is to come.
+    pending = sum(t["kind"] == "field_visit" for t in all_tasks)
+    refused = assert_error(await client.post(f"/api/v1/draws/{drawn['id']}/publish", headers=chief), 409, "VISITS_PENDING")
+    assert refused["details"] == {"pending": pending}
+    assert_error(await client.get(f"/api/v1/draws/{drawn['id']}", headers=unit), 404)
+    async with db() as session:
+        await session.execute(update(Task).where(Task.draw_id == uuid.UUID(drawn["id"])).values(status="submitted"))
+        await session.commit()
     assert (await client.post(f"/api/v1/draws/{drawn['id']}/publish", headers=chief)).json()["published_at"]
     assert_error(await client.post(f"/api/v1/draws/{drawn['id']}/publish", headers=unit), 403)
     published = (await client.get(f"/api/v1/draws/{drawn['id']}", headers=unit)).json()
     assert published["draw"]["population_digest"] == drawn["population_digest"]
-    assert (await client.post(f"/api/v1/draws/{drawn['id']}/verify", json={"against": "current"}, headers=unit)).json()["ok"]
+    assert (await client.post(f"/api/v1/draws/{drawn['id']}/verify", json={"against": "recorded"}, headers=unit)).json()["ok"]
+    # Today's registry is the chiefs' to compare with, not a unit's: said, not silently ignored.
+    assert_error(await client.post(f"/api/v1/draws/{drawn['id']}/verify", json={"against": "current"}, headers=unit), 403)
 
 
 async def test_task_list_exports_for_printing(client, chief):

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from api.db import make_engine
+from api.models_draws import Task
 from api.models_review import PeriodTransition
 from api.models_scoring import Period
 from tests.support.api import add_user, assert_error, login
@@ -80,6 +81,13 @@ async def test_publish_only_from_locked_and_it_publishes_the_period_draws(db, cl
     assert_error(await client.get(f"/api/v1/draws/{draw_id}", headers=unit), 404)
     assert_error(await _post(client, "publish", field.chief), 409, "CONFLICT")
     assert (await _post(client, "lock", admin)).status_code == 200
+    # Its draw's record names every unit and team: not while an unannounced visit is to come.
+    refused = assert_error(await _post(client, "publish", field.chief), 409, "VISITS_PENDING")
+    assert list(refused["details"]["draws"]) == [draw_id]
+    assert (await client.get(f"/api/v1/periods/{PERIOD}", headers=unit)).json()["status"] == "locked"
+    async with db() as session:
+        await session.execute(update(Task).where(Task.unannounced.is_(True)).values(status="submitted"))
+        await session.commit()
     published = await _post(client, "publish", field.chief)
     assert published.status_code == 200 and published.json()["status"] == "published"
     assert (await client.get(f"/api/v1/periods/{PERIOD}", headers=unit)).json()["status"] == "published"
@@ -89,7 +97,7 @@ async def test_publish_only_from_locked_and_it_publishes_the_period_draws(db, cl
     assert [(e["object_id"], e["actor"], e["before"]) for e in events] == [(draw_id, "chief", {"published_at": None})]
     assert (await client.get("/api/v1/draws", headers=unit)).json()["total"] == 1
     assert (await client.get(f"/api/v1/draws/{draw_id}/inputs", headers=unit)).status_code == 200
-    task = field.task("field_visit")
+    task = field.task("file_review")  # announced: still open
     assert_error(await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE), headers=field.member(task)),
                  409, "PERIOD_LOCKED")
     assert_error(await _post(client, "lock", field.chief), 409, "CONFLICT")

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from sqlalchemy import update
 
+from api.models_draws import Task
 from api.settings import Settings
 from tests.support.api import PASSWORD
 from tests.support.evidence import evidence_settings, photo
@@ -106,7 +108,9 @@ ROWS = [
     Row("getDraw", "GET", "/api/v1/draws/{draw}", "200 200 404 404 404 404 401"),
     Row("getDrawInputs", "GET", "/api/v1/draws/{draw}/inputs", "200 200 404 404 404 404 401"),
     Row("verifyDraw", "POST", "/api/v1/draws/{draw}/verify", "200 200 404 404 404 404 401", json={}),
-    Row("publishDraw", "POST", "/api/v1/draws/{main_draw}/publish", "200 200 403 403 403 403 401"),
+    # Staff pass the guard; the world's main draw still has unannounced visits ahead, so its
+    # publication is refused (409 VISITS_PENDING; published once they are done: test_draws.py).
+    Row("publishDraw", "POST", "/api/v1/draws/{main_draw}/publish", "409 409 403 403 403 403 401"),
     # Tasks: staff see all, an inspector their team's, a unit its own once announced or done.
     Row("listTasks", "GET", "/api/v1/tasks", "200 200 200 200 200 200 401"),
     Row("getTask", "GET", "/api/v1/tasks/{task}", "200 200 200 404 200 404 401"),
@@ -272,6 +276,9 @@ async def test_scores_are_public_once_the_period_is_published(app, db, client):
     board = f"/api/v1/leaderboard?period={PERIOD}&limit=500"
     everyone = (await client.get(board, headers=admin)).json()
     assert len((await client.get(board, headers=own)).json()["items"]) == 1
+    async with db() as session:  # the unannounced visits are done: publishing announces nothing ahead
+        await session.execute(update(Task).where(Task.unannounced.is_(True)).values(status="submitted"))
+        await session.commit()
     for step in ("lock", "publish"):
         assert (await client.post(f"/api/v1/periods/{PERIOD}/{step}", headers=admin)).status_code == 200
     for headers in (on, own):
