@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
 from msgspec import Meta
 
-__all__ = ["Body", "CLOCK_RANGE", "Code", "Page", "Password", "PRINTABLE", "Text", "Username", "clock_field", "clock_instant"]
+__all__ = ["Body", "CLOCK_RANGE", "Code", "LINE", "Page", "Password", "PRINTABLE", "Text", "Username", "clock_field",
+           "clock_instant", "to_nfc"]
 
 T = TypeVar("T")
 
 # Codes travel in URL paths, so no slashes, no whitespace, no control characters.
 # Control characters have no place in names; PostgreSQL refuses NUL in text outright.
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-Code = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\s/\\\x00-\x1f\x7f]+$")]
+# One line of text: no C0 (tab and newline included), DEL or C1 character. What a draw reads
+# of the registry must be this, or the sampler refuses the whole population (sampling.canonical).
+LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+Code = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[^\s/\\\x00-\x1f\x7f-\x9f]+$")]
 Username = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
 Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
@@ -43,6 +48,16 @@ def clock_field(name: str, value: datetime) -> datetime:
     if instant is None:
         raise ValueError(f"`{name}` must be a time between {CLOCK_RANGE[0].year} and {CLOCK_RANGE[1].year} (UTC)")
     return instant
+
+
+def to_nfc(body: msgspec.Struct, *names: str) -> None:
+    """Put the named text fields of ``body`` in Unicode NFC, the form the sampler compares
+    (sampling.canonical): two spellings of one code are then one code, not two rows that
+    make every later draw refuse the registry."""
+    for name in names:
+        value = getattr(body, name)
+        if isinstance(value, str) and not value.isascii():
+            setattr(body, name, unicodedata.normalize("NFC", value))
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

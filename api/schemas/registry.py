@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from api.schemas.common import PRINTABLE, Body, Code, Text, Username
+from api.schemas.common import LINE, Body, Code, Text, Username, to_nfc
 
 __all__ = [
     "CaseFile",
@@ -34,8 +34,8 @@ Qualification = Literal["file_review", "field_visit"]
 Lat = Annotated[float, Meta(ge=-90, le=90)]
 Lon = Annotated[float, Meta(ge=-180, le=180)]
 Tier = Annotated[int, Meta(ge=1, le=5)]
-Label = Annotated[str, Meta(min_length=1, max_length=100, pattern=PRINTABLE)]
-Handler = Annotated[str, Meta(min_length=1, max_length=50, pattern=PRINTABLE)]
+Label = Annotated[str, Meta(min_length=1, max_length=100, pattern=LINE)]
+Handler = Annotated[str, Meta(min_length=1, max_length=50, pattern=LINE)]
 
 
 class Unit(msgspec.Struct, kw_only=True):
@@ -66,6 +66,9 @@ class UnitCreate(Body):
     tier: Tier | None = None
     parent_code: Code | None = None
 
+    def __post_init__(self) -> None:
+        to_nfc(self, "code", "district", "grid", "parent_code")
+
 
 class UnitUpdate(Body):
     name: Text | Unset = UNSET
@@ -78,6 +81,9 @@ class UnitUpdate(Body):
     credit: Credit | None | Unset = UNSET
     tier: Tier | None | Unset = UNSET
     parent_code: Code | None | Unset = UNSET
+
+    def __post_init__(self) -> None:
+        to_nfc(self, "district", "grid", "parent_code")
 
 
 class CaseFile(msgspec.Struct, kw_only=True):
@@ -96,12 +102,18 @@ class CaseFileCreate(Body):
     closed_on: date | None = None
     handlers: Annotated[list[Handler], Meta(max_length=20)] = []
 
+    def __post_init__(self) -> None:
+        to_nfc(self, "code", "unit_code")
+
 
 class CaseFileUpdate(Body):
     unit_code: Code | Unset = UNSET
     type: CaseFileType | Unset = UNSET
     closed_on: date | None | Unset = UNSET
     handlers: Annotated[list[Handler], Meta(max_length=20)] | Unset = UNSET
+
+    def __post_init__(self) -> None:
+        to_nfc(self, "unit_code")
 
 
 class Inspector(msgspec.Struct, kw_only=True):
@@ -122,6 +134,9 @@ class InspectorCreate(Body):
     qualifications: Annotated[list[Qualification], Meta(max_length=2)] = []
     active: bool = True
 
+    def __post_init__(self) -> None:
+        to_nfc(self, "home_unit", "home_grid")
+
 
 class InspectorUpdate(Body):
     name: Label | Unset = UNSET
@@ -129,6 +144,9 @@ class InspectorUpdate(Body):
     home_grid: Label | None | Unset = UNSET
     qualifications: Annotated[list[Qualification], Meta(max_length=2)] | Unset = UNSET
     active: bool | Unset = UNSET
+
+    def __post_init__(self) -> None:
+        to_nfc(self, "home_unit", "home_grid")
 
 
 class RowError(msgspec.Struct, kw_only=True):

@@ -100,3 +100,20 @@ async def test_unit_account_sees_only_its_own_unit(db, client):
     assert {c["unit_code"] for c in files["items"]} == {"DG-HM"} and files["total"] == 2
     assert (await client.get("/api/v1/case-files?unit_code=DG-CA", headers=h)).json()["total"] == 0
     assert_error(await client.patch("/api/v1/units/DG-HM", json={"credit": "A"}, headers=h), 403)
+
+
+async def test_what_a_draw_reads_of_a_unit_is_one_line_in_one_spelling(db, client):
+    """A value the sampler would refuse (a control character) or a second spelling of a code
+    (NFD beside NFC) would make every later draw refuse the whole registry: refused here."""
+    await seed_registry(db)
+    h = await chief_headers(db, client)
+    base = {"code": "DG-HM-009", "name": "虎门测试店", "kind": "entity", "parent_code": "DG-HM"}
+    for field, value in (("district", "a\tb"), ("grid", "x\u0085y"), ("code", "DG\u0085HM")):
+        refused = assert_error(await client.post("/api/v1/units", json={**base, field: value}, headers=h), 422)
+        assert refused["details"][0]["path"] == f"$.{field}", refused
+    assert_error(await client.patch("/api/v1/units/DG-HM-001", json={"district": "虎门\n镇"}, headers=h), 422)
+    composed, decomposed = "NFC-caf\u00e9", "NFC-cafe\u0301"
+    assert (await client.post("/api/v1/units", json={**base, "code": composed}, headers=h)).status_code == 201
+    assert_error(await client.post("/api/v1/units", json={**base, "code": decomposed}, headers=h), 409, "ALREADY_EXISTS")
+    stored = (await client.post("/api/v1/units", json={**base, "code": "NFD-cafe\u0301"}, headers=h)).json()
+    assert stored["code"] == "NFD-caf\u00e9"
