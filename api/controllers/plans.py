@@ -18,6 +18,7 @@ from api.drawing import POPULATION_FIELDS, draw_summary, execute_draw
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.exports import Column, ExportFormat, HeaderLanguage, export_response
 from api.models_draws import Plan
+from api.periods import open_period
 from api.schemas.common import Page
 from api.schemas.plans import DrawOut, DrawRequest, PlanCreate, PlanOut, PlanUpdate
 from api.security import Principal, requires
@@ -64,6 +65,37 @@ def _check_params(params: sampling.DrawParams) -> None:
         raise ValidationFailed(f"Invalid input: {errors[0]['path']}: {errors[0]['message']}", details=errors)
 
 
+def _check_filter_values(params: sampling.DrawParams) -> None:
+    """Values the draw compares with the registry must be text the sampler accepts: a control
+    character is refused now, not when the plan is drawn."""
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, str):
+            try:
+                sampling.canonical_value(value)
+            except sampling.SamplingError as exc:
+                raise ValidationFailed(f"Invalid input: {path}: {exc}", details=[{"path": path, "message": str(exc)}]) from None
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(key, path)
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+
+    walk(msgspec.to_builtins(params.units), "$.params.units")
+
+
+async def _check_period(db: DB, code: str | None) -> None:
+    """A plan's period exists and is open: a locked period takes no new plans or draws."""
+    if code is None:
+        return
+    try:
+        await open_period(db, code)
+    except NotFound:
+        raise ValidationFailed("Invalid input: $.period: no such period",
+                               details=[{"path": "$.period", "message": f"no period {code!r}"}]) from None
+
+
 def _check_window(plan: Plan) -> None:
     if plan.due_from > plan.due_to:
         raise ValidationFailed("Invalid input: $.due_to: the due window ends before it starts",
@@ -86,6 +118,8 @@ class PlanController(Controller):
     @post("/", operation_id="createPlan", summary="Create a spot-check plan (draft)")
     async def create(self, request: Request[Principal, Any, Any], data: JSONBody[PlanCreate], db: DB) -> PlanOut:
         _check_params(data.params)
+        _check_filter_values(data.params)
+        await _check_period(db, data.period)
         values = msgspec.structs.asdict(data)
         values["params"] = msgspec.to_builtins(data.params)
         if values["seed_commitment"]:
@@ -120,7 +154,10 @@ class PlanController(Controller):
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         if "params" in values:
             _check_params(values["params"])
+            _check_filter_values(values["params"])
             values["params"] = msgspec.to_builtins(values["params"])
+        if values.get("period") is not None:
+            await _check_period(db, values["period"])
         if "seed_commitment" in values:
             new = values["seed_commitment"].lower()
             # Once published, a commitment is the promise the draw keeps: it cannot move.
@@ -143,6 +180,7 @@ class PlanController(Controller):
                                    details=[{"path": "$", "message": "give exactly one of seed and seed_parts"}])
         seed: str | sampling.SeedRecord = data.seed if data.seed is not None else sampling.compose_seed(data.seed_parts or [])
         plan = await plan_row(db, plan_id, for_update=True)
+        await _check_period(db, plan.period)
         row = await execute_draw(db, plan, seed, request.user.username)
         await db.commit()
         return DrawOut(**draw_summary(row), tasks=len(row.record["assignment"]["tasks"]) if row.record.get("assignment") else 0)

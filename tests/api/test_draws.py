@@ -242,3 +242,12 @@ async def test_conflict_rules(db, client, chief):
     assert [c["unit_code"] for c in (await client.get("/api/v1/conflicts", headers=inspector)).json()["items"]] == ["DG-HUMEN"]
     assert_error(await client.delete(f"/api/v1/conflicts/{own.json()['id']}", headers=inspector), 403)
     assert (await client.delete(f"/api/v1/conflicts/{own.json()['id']}", headers=chief)).status_code == 204
+
+
+async def test_a_plan_names_an_open_period_and_values_the_sampler_takes(db, client, chief):
+    """Refused when the plan is made, not later when it is drawn (or never, into a closed period)."""
+    unknown = assert_error(await client.post("/api/v1/plans", json=plan_body(period="9999-X"), headers=chief), 422)
+    assert unknown["details"][0]["path"] == "$.period"
+    params = {**OFFICE_PARAMS, "units": {**OFFICE_PARAMS["units"], "filter": {"kind": ["office\u0001"]}}}
+    control = assert_error(await client.post("/api/v1/plans", json=plan_body(params=params), headers=chief), 422)
+    assert control["details"][0]["path"].startswith("$.params.units.filter")

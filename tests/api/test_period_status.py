@@ -56,6 +56,15 @@ async def test_lock_refuses_every_write_until_an_admin_reopens(db, client, field
                           content="unit_code,metric,value,source\nDG-HUMEN,mystery_shopping_stars,4,s\n".encode(),
                           headers=field.chief),
     ]
+    # Nor does it take new plans, or draws of plans made before the lock.
+    draft = await client.post("/api/v1/plans", headers=field.chief, json={
+        "name": "锁定后补抽", "params": field.plan["params"], "due_from": "2026-11-01", "due_to": "2026-12-31"})
+    assert draft.status_code == 201, draft.text
+    refused += [
+        await client.post("/api/v1/plans", headers=field.chief, json={
+            "name": "锁定后", "params": field.plan["params"], "due_from": "2026-11-01", "due_to": "2026-12-31", "period": PERIOD}),
+        await client.patch(f"/api/v1/plans/{draft.json()['id']}", json={"period": PERIOD}, headers=field.chief),
+    ]
     for response in refused:
         assert_error(response, 409, "PERIOD_LOCKED")
     assert (await client.get(f"/api/v1/findings/{before.json()['id']}", headers=field.chief)).json()["count"] == 1
