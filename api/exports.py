@@ -107,7 +107,7 @@ def export_response(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *
     headers = [c.zh if lang == "zh" else c.en for c in columns]
     table = [[_cell(r.get(c.key), lang) for c in columns] for r in rows]
     if fmt == "csv":
-        content, media_type = _csv(headers, table), "text/csv; charset=utf-8"
+        content, media_type = _csv(headers, table), "text/csv"  # Litestar adds "; charset=utf-8" to text types
     else:
         content, media_type = _xlsx(headers, table, title), XLSX_TYPE
     return Response(content=content, media_type=media_type,

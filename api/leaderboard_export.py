@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from api.exports import Column, HeaderLanguage
 from api.schemas.scores import LeaderboardRow
-from scoring import Catalog
+from scoring import Catalog, Grading
 
 __all__ = ["leaderboard_table"]
 
@@ -26,10 +26,12 @@ TAIL = [
 WARNING_ZH = {"watch": "关注", "warning": "警告", "serious_warning": "严重警告"}
 
 
-def leaderboard_table(catalog: Catalog, item_codes: Sequence[str], rows: Sequence[LeaderboardRow],
+def leaderboard_table(catalog: Catalog, grading: Grading, item_codes: Sequence[str], rows: Sequence[LeaderboardRow],
                       lang: HeaderLanguage) -> tuple[list[Column], list[dict[str, Any]]]:
-    """Columns (an item's header is its name) and rows; figures are the rows' own floats."""
+    """Columns (an item's header is its name) and rows; figures are the rows' own floats, a
+    grade its band's name in the language asked for (the JSON leaderboard gives its code)."""
     items = {item.code: item for item in catalog.items}
+    grades = {band.code: band.name if lang == "zh" else band.name_en for band in grading.bands}
     columns = list(HEAD)
     for code in item_codes:
         item = items.get(code)
@@ -41,7 +43,7 @@ def leaderboard_table(catalog: Catalog, item_codes: Sequence[str], rows: Sequenc
         table.append({
             "rank": row.rank, "unit_code": row.unit_code, "unit_name": row.unit_name, "total": row.total,
             **{f"item.{i.code}": i.score for i in row.items},
-            "grade": row.grade, "passed": row.passed, "accountability": row.accountability, "commended": row.commended,
+            "grade": grades.get(row.grade, row.grade) if row.grade is not None else None, "passed": row.passed, "accountability": row.accountability, "commended": row.commended,
             "flagged": row.flagged, "vetoed": row.vetoed,
             "warning_level": WARNING_ZH[level] if lang == "zh" and level is not None else level, "warnings": row.warnings,
         })

@@ -61,7 +61,7 @@ class ScoreController(Controller):
                                  format: FromQuery[ExportFormat] = "xlsx",
                                  lang: FromQuery[HeaderLanguage] = "zh") -> Response[bytes]:
         scored, rows = await scores.visible_leaderboard(db, request.user, period, basis)
-        columns, table = leaderboard_table(scored.catalog, scored.batch.item_codes, rows, lang)
+        columns, table = leaderboard_table(scored.catalog, scored.grading, scored.batch.item_codes, rows, lang)
         return export_response(columns, table, fmt=format, lang=lang, filename=f"leaderboard-{period}-{basis}",
                                title="leaderboard")
 

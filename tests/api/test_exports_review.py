@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from api.models_review import Notice
 from api.models_scoring import Deduction
-from api.periods import catalog_of, get_period
+from api.periods import catalog_of, get_period, scheme_of
+from api.scores import period_grading
 from api.settings import Settings
 from tests.support.api import add_user, assert_error, login
 from tests.support.evidence import digest, evidence_settings, photo, upload
@@ -36,7 +37,7 @@ async def field(app, db, client):
 
 def read_csv(response: Any) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
@@ -155,6 +156,7 @@ async def test_the_leaderboard_export_equals_the_json(db, client, field, basis):
     async with db() as session:
         catalog = await catalog_of(session, await get_period(session, PERIOD))
     names = {item.code: item.name for item in catalog.items}
+    grades = {band.code: (band.name, band.name_en) for band in period_grading(catalog, await _scheme(db)).bands}
     items = [(i["code"], names[i["code"]]) for i in board["items"][0]["items"]]
     expected = [(r["rank"], r["unit_code"], r["total"], tuple(i["score"] for i in r["items"])) for r in board["items"]]
     assert len({e[2] for e in expected}) > 1  # the figures differ between units
@@ -164,7 +166,9 @@ async def test_the_leaderboard_export_equals_the_json(db, client, field, basis):
     assert [_figures(r, items, zh) for r in rows] == expected
     assert list(rows[0])[:4] == ["排名", "单位代码", "单位", "总分"] and "等级" in rows[0] and "一票否决" in rows[0]
     assert [r["单位"] for r in rows] == [r["unit_name"] for r in board["items"]]
-    assert [r["等级"] for r in rows] == [r["grade"] or "" for r in board["items"]]
+    # A grade by its band's name, as a person reads it (the JSON gives its code).
+    assert [r["等级"] for r in rows] == [grades[r["grade"]][0] if r["grade"] else "" for r in board["items"]]
+    assert any(r["等级"] for r in rows)
     assert {r["一票否决"] for r in rows} <= {"是", "否"}
     sheet = read_xlsx(await client.get(f"/api/v1/leaderboard/export?period={PERIOD}&basis={basis}&format=xlsx&lang=zh",
                                        headers=field.chief))
@@ -175,6 +179,7 @@ async def test_the_leaderboard_export_equals_the_json(db, client, field, basis):
     en_items = [(code, next(i.name_en for i in catalog.items if i.code == code)) for code, _ in items]
     assert [_figures(r, en_items, {"rank": "Rank", "unit_code": "Unit code", "total": "Total"}) for r in english] == expected
     assert {r["Veto"] for r in english} <= {"yes", "no"}
+    assert [r["Grade"] for r in english] == [grades[r["grade"]][1] if r["grade"] else "" for r in board["items"]]
 
 
 async def test_who_may_download_the_leaderboard(db, client, field):
@@ -196,3 +201,8 @@ async def test_who_may_download_the_leaderboard(db, client, field):
     assert_error(await client.get(f"/api/v1/leaderboard/export?period=NOPE", headers=field.chief), 404, "NOT_FOUND")
     assert (await client.get(f"/api/v1/leaderboard/export?period={PERIOD}&format=pdf", headers=field.chief)).status_code == 422
 
+
+
+async def _scheme(db):
+    async with db() as session:
+        return await scheme_of(session, await get_period(session, PERIOD))
