@@ -104,12 +104,26 @@ def draw_group() -> None:
     pass
 
 
-def _load_record(path: Path) -> sampling.Draw:
+def _load_record(path: Path) -> tuple[sampling.Draw, dict[str, Any]]:
+    """The record of a draw file (the record alone, or ``GET /draws/{id}`` with the summary
+    beside it), and that summary ({} if none)."""
     try:
         raw: Any = msgspec.json.decode(path.read_bytes())
-        return msgspec.convert(raw.get("record", raw) if isinstance(raw, dict) else raw, sampling.Draw)
+        wrapped = isinstance(raw, dict) and "record" in raw
+        record = msgspec.convert(raw["record"] if wrapped else raw, sampling.Draw)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise click.ClickException(f"{path}: not a draw record: {exc}") from None
+    summary = raw.get("draw") if wrapped else None
+    return record, summary if isinstance(summary, dict) else {}
+
+
+def _summary_differences(record: sampling.Draw, summary: dict[str, Any]) -> list[str]:
+    """Where the summary published beside the record says something else than the record:
+    a reader trusts the summary's seed and digest, so they must be the record's."""
+    said = {"seed": record.seed.seed, "population_digest": record.units.population_digest,
+            "algorithm": record.algorithm, "algorithm_version": record.algorithm_version}
+    return [f"draw.{key}: the summary says {summary[key]!r}, the record {value!r}"
+            for key, value in said.items() if key in summary and summary[key] != value]
 
 
 @draw_group.command("verify", help="Recompute a published draw and say whether it matches, and where not.")
@@ -121,7 +135,7 @@ def _load_record(path: Path) -> sampling.Draw:
 def verify(draw_file: Path, inputs_file: Path | None, population_file: Path | None) -> None:
     if (inputs_file is None) == (population_file is None):
         raise click.UsageError("give exactly one of --inputs and --population")
-    record = _load_record(draw_file)
+    record, summary = _load_record(draw_file)
     try:
         if inputs_file is not None:
             inputs = msgspec.json.decode(inputs_file.read_bytes(), type=DrawInputs)
@@ -136,10 +150,13 @@ def verify(draw_file: Path, inputs_file: Path | None, population_file: Path | No
         raise click.ClickException(f"unreadable inputs: {exc}") from None
     except sampling.SamplingError as exc:
         raise _fail(exc) from None
-    if result.ok:
+    beside = _summary_differences(record, summary)
+    if result.ok and not beside:
         click.echo(f"MATCH: the draw recomputes exactly ({scope}); population digest {record.units.population_digest}")
         return
-    click.echo(f"MISMATCH: {len(result.differences)} difference(s) in {scope}:")
+    click.echo(f"MISMATCH: {result.total + len(beside)} difference(s) in {scope} and the summary beside the record:")
+    for line in beside:
+        click.echo(f"  {line}")
     for d in result.differences:
         click.echo(f"  {d.path or 'draw'}: {d.message}" + (f" (recorded {d.recorded}, recomputed {d.recomputed})" if d.recorded or d.recomputed else ""))
     sys.exit(1)

@@ -152,7 +152,7 @@ async def verify_stored_draw(session: AsyncSession, draw_row: Draw, *, against: 
     if against == "recorded":
         if hashlib.sha256(draw_row.inputs).hexdigest() != draw_row.inputs_sha256:
             return sampling.Verification(ok=False, differences=(sampling.Difference(
-                path="inputs", message="the stored inputs do not match their recorded SHA-256"),))
+                path="inputs", message="the stored inputs do not match their recorded SHA-256"),), total=1)
         inputs = DrawInputs.decode(draw_row.inputs)
     else:
         plan = await session.get(Plan, draw_row.plan_id)

@@ -163,10 +163,7 @@ def verify_draw(
         _diff("", msgspec.to_builtins(draw), msgspec.to_builtins(recomputed), found)
         found.sort(key=lambda d: not d.path.endswith("digest"))
         differences.extend(found)
-    if len(differences) > MAX_DIFFERENCES:
-        more = len(differences) - MAX_DIFFERENCES
-        differences = differences[:MAX_DIFFERENCES] + [Difference("", f"... and {more} more differences")]
-    result = Verification(ok=not differences, differences=tuple(differences))
+    result = _verification(differences)
     if strict and not result.ok:
         raise DrawMismatch(
             f"the draw does not verify: {differences[0].path or 'draw'}: {differences[0].message}",
@@ -193,4 +190,12 @@ def verify_unit_sample(draw: Draw, population: Population, *, workers: int | Non
     else:
         _diff("units", msgspec.to_builtins(draw.units), msgspec.to_builtins(units), differences)
         differences.sort(key=lambda d: not d.path.endswith("digest"))
-    return Verification(ok=not differences, differences=tuple(differences[:MAX_DIFFERENCES]))
+    return _verification(differences)
+
+
+def _verification(differences: list[Difference]) -> Verification:
+    """The first ``MAX_DIFFERENCES`` differences and a line counting the rest; ``total`` all."""
+    total = len(differences)
+    if total > MAX_DIFFERENCES:
+        differences = differences[:MAX_DIFFERENCES] + [Difference("", f"... and {total - MAX_DIFFERENCES} more differences")]
+    return Verification(ok=not differences, differences=tuple(differences), total=total)

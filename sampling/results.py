@@ -144,7 +144,9 @@ class Difference(_Frozen, frozen=True):
 
 
 class Verification(_Frozen, frozen=True):
-    """Outcome of ``verify_draw``: ``ok`` and every difference found (digests first)."""
+    """Outcome of ``verify_draw``: ``ok`` and the differences found (digests first): the first
+    ``MAX_DIFFERENCES`` of them, then one line saying how many more; ``total`` counts them all."""
 
     ok: bool
     differences: tuple[Difference, ...]
+    total: int = 0

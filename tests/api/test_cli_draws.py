@@ -93,3 +93,10 @@ async def test_draw_verify_from_published_files(db, client, tmp_path):
     (tmp_path / "forged.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
     forged = await run(partial(cli, "draw", "verify", str(tmp_path / "forged.json"), "--inputs", str(tmp_path / "inputs.json")))
     assert forged.exit_code == 1 and "MISMATCH" in forged.output and "assignment.tasks[0].team[0]" in forged.output
+    # Or changes the seed and digest in the summary readers trust, leaving the record alone.
+    record = json.loads((tmp_path / "draw.json").read_text(encoding="utf-8"))
+    record["draw"].update(seed="123456", population_digest="0" * 64)
+    (tmp_path / "summary.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    summary = await run(partial(cli, "draw", "verify", str(tmp_path / "summary.json"), "--inputs", str(tmp_path / "inputs.json")))
+    assert summary.exit_code == 1 and summary.output.startswith("MISMATCH: 2 difference(s)"), summary.output
+    assert "draw.seed" in summary.output and "draw.population_digest" in summary.output

@@ -25,6 +25,7 @@ from sampling import (
     seed_commitment,
     verify_draw,
 )
+from sampling.draw import MAX_DIFFERENCES
 
 from . import snapshot_inputs as S
 
@@ -76,6 +77,10 @@ def test_changed_seed_fails_verification_loudly(inputs, algorithm):
     with pytest.raises(DrawMismatch) as info:
         verify_draw(forged, inputs[0], case_files=inputs[1], inspectors=inputs[2], strict=True)
     assert info.value.details["differences"]
+    # Many differences: the first MAX_DIFFERENCES are listed, a last line counts the rest, and
+    # total counts them all (not the lines).
+    assert result.total > MAX_DIFFERENCES and len(result.differences) == MAX_DIFFERENCES + 1
+    assert result.differences[-1].message == f"... and {result.total - MAX_DIFFERENCES} more differences"
 
 
 @pytest.mark.parametrize("algorithm", ALGOS)
