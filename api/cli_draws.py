@@ -35,16 +35,20 @@ def _quotas(sizes: tuple[str, ...], rates: tuple[str, ...], stratify: str | None
     if len(sizes) + len(rates) != 1:
         raise click.UsageError("give exactly one --size or --rate")
     spec, kind = (sizes[0], "size") if sizes else (rates[0], "rate")
+    def rule(number: str, where: dict[str, str] | None = None) -> sampling.StratumRule:
+        # Converted, not constructed: only conversion checks the quota's constraints (size >= 0, rate in (0, 1]).
+        return msgspec.convert({kind: int(number) if kind == "size" else float(number), "where": where or {}},
+                               sampling.StratumRule)
+
     try:
         if "=" not in spec:
-            return (sampling.StratumRule(**{kind: int(spec) if kind == "size" else float(spec)}),)
+            return (rule(spec),)
         if stratify is None:
             raise click.UsageError(f"--{kind} VALUE=N needs --stratify COLUMN")
         rules = []
         for item in spec.split(","):
             value, _, amount = item.partition("=")
-            number = int(amount) if kind == "size" else float(amount)
-            rules.append(sampling.StratumRule(where={stratify: value.strip()}, **{kind: number}))
+            rules.append(rule(amount, {stratify: value.strip()}))
         return tuple(rules)
     except (ValueError, msgspec.ValidationError) as exc:
         raise click.UsageError(f"bad --{kind} {spec!r}: {exc}") from None

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import sampling
+from sampling.seeds import SEED_MAX_LENGTH
 from msgspec import Meta
 
 from api.schemas.common import PRINTABLE, Body, Code, Username
@@ -73,7 +74,7 @@ class PlanOut(msgspec.Struct, kw_only=True):
 class DrawRequest(Body):
     """The revealed seed: either one string, or its public parts (e.g. two witnesses' dice)."""
 
-    seed: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    seed: Annotated[str, Meta(min_length=1, max_length=SEED_MAX_LENGTH)] | None = None
     seed_parts: Annotated[list[sampling.SeedPart], Meta(min_length=1, max_length=20)] | None = None
 
 

@@ -34,6 +34,10 @@ def test_sample_is_rechecked_by_the_independent_consistent_sampler(tmp_path):
     theirs = [(ticket, unit) for ticket, unit, _ in consistent_sampler.sampler(ids, seed=ticket_seed, take=5)]
     assert [(r["ticket"], r["code"]) for r in rows] == theirs
     assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"]
+    # Quotas are checked as the API checks a plan's: a usage error, not an empty sample.
+    for option, value in (("--size", "-1"), ("--rate", "-0.5"), ("--rate", "1.5")):
+        refused = cli("sample", str(population), "--seed", "314159", option, value)
+        assert refused.exit_code == 2 and f"bad {option}" in refused.output, refused.output
 
 
 def test_sample_stratified_with_case_files(tmp_path):
