@@ -7,7 +7,7 @@ it to be open. Functions never commit.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit, documents
@@ -16,7 +16,7 @@ from api.importing import chunks
 from api.db import utcnow
 from api.models import Unit
 from api.models_draws import Draw, Plan
-from api.models_review import PeriodTransition
+from api.models_review import Appeal, PeriodTransition
 from api.models_scoring import Period
 from api.registry import missing_units
 from api.tasks import pending_unannounced
@@ -96,7 +96,10 @@ async def open_period(session: AsyncSession, code: str) -> Period:
 async def change_status(session: AsyncSession, code: str, action: str, actor: str, reason: str | None = None) -> Period:
     """Lock, publish or reopen a period (409 from a status the action does not start from).
 
-    Publishing also publishes the draws of the period's plans (一公开), and is refused (409
+    Locking is refused (409 ``APPEALS_OPEN``) while an appeal of the period is unanswered: the
+    answer changes scores, which a locked period forbids. An appeal filed after the lock waits
+    for a reopening. Publishing also publishes the draws of the period's plans (一公开), and is
+    refused (409
     ``VISITS_PENDING``) while one of them has unannounced visits not done: every account,
     the visited units' own included, could then read of them. Reopening leaves the draws
     published, since what was made public stays public.
@@ -107,6 +110,13 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
     if row.status not in sources:
         raise Conflict(f"Period {code!r} is {row.status}; it cannot {action} (only from {', '.join(sources)}).",
                        details={"period": code, "status": row.status, "action": action})
+    if action == "lock":
+        # Every appeal is answered, and an answer changes scores, which a lock forbids.
+        unanswered = (await session.execute(select(func.count()).select_from(Appeal).where(
+            Appeal.period_code == code, Appeal.status == "open"))).scalar_one()
+        if unanswered:
+            raise Conflict(f"Period {code!r} has {unanswered} unanswered appeal(s); answer them before locking it.",
+                           code="APPEALS_OPEN", details={"period": code, "open_appeals": unanswered})
     if action == "publish":
         unpublished = select(Draw.id).where(Draw.plan_id.in_(plans), Draw.published_at.is_(None))
         if pending := await pending_unannounced(session, unpublished):

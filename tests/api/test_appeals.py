@@ -129,11 +129,22 @@ async def test_window_overdue_and_who_may_do_what(db, client, field):
     for headers in (unit, field.member(task)):
         r = await client.post(f"/api/v1/appeals/{appeal_id}/decision", json={"outcome": "uphold", "reason": "x"}, headers=headers)
         assert_error(r, 403, "FORBIDDEN")
-    # A locked period takes no answer that would change its scores.
+    # A period does not lock while an appeal is unanswered: the answer would change its scores.
+    refused = assert_error(await client.post("/api/v1/periods/2026-H2/lock", headers=field.chief), 409, "APPEALS_OPEN")
+    assert refused["details"]["open_appeals"] == 1
+    answered = await client.post(f"/api/v1/appeals/{appeal_id}/decision", json={"outcome": "uphold", "reason": "维持"}, headers=chief2)
+    assert answered.status_code == 200, answered.text
     assert (await client.post("/api/v1/periods/2026-H2/lock", headers=field.chief)).status_code == 200
-    r = await client.post(f"/api/v1/appeals/{appeal_id}/decision", json={"outcome": "overturn", "reason": "x"}, headers=chief2)
+    # An appeal filed once the period is locked waits for a reopening: no answer changes a locked period.
+    async with db() as session:
+        await session.execute(update(Notice).where(Notice.deduction_id == uuid.UUID(second))
+                              .values(decided_at=datetime.now(timezone.utc)))
+        await session.commit()
+    late = await client.post(f"/api/v1/deductions/{second}/appeals", json={"text": "锁定后申请复议"}, headers=unit)
+    assert late.status_code == 201, late.text
+    r = await client.post(f"/api/v1/appeals/{late.json()['id']}/decision", json={"outcome": "overturn", "reason": "x"}, headers=chief2)
     assert_error(r, 409, "PERIOD_LOCKED")
-    assert (await client.get("/api/v1/appeals?overdue=true", headers=field.chief)).json()["total"] == 1
+    assert (await client.get("/api/v1/appeals?status=open", headers=field.chief)).json()["total"] == 1
 
 
 async def _ledger_entries(client, chief):

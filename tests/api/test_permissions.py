@@ -15,6 +15,7 @@ answers works on objects of its own (``{role}`` in a path or body makes them per
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +23,7 @@ import pytest
 from sqlalchemy import update
 
 from api.models_draws import Task
+from api.models_review import Appeal
 from api.settings import Settings
 from tests.support.api import PASSWORD
 from tests.support.evidence import evidence_settings, photo
@@ -276,7 +278,8 @@ async def test_scores_are_public_once_the_period_is_published(app, db, client):
     board = f"/api/v1/leaderboard?period={PERIOD}&limit=500"
     everyone = (await client.get(board, headers=admin)).json()
     assert len((await client.get(board, headers=own)).json()["items"]) == 1
-    async with db() as session:  # the unannounced visits are done: publishing announces nothing ahead
+    async with db() as session:  # the appeal is answered and the unannounced visits are done
+        await session.execute(update(Appeal).values(status="upheld", decided_by="chief", decided_at=datetime.now(timezone.utc)))
         await session.execute(update(Task).where(Task.unannounced.is_(True)).values(status="submitted"))
         await session.commit()
     for step in ("lock", "publish"):
