@@ -99,10 +99,9 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
     Locking is refused (409 ``APPEALS_OPEN``) while an appeal of the period is unanswered: the
     answer changes scores, which a locked period forbids. An appeal filed after the lock waits
     for a reopening. Publishing also publishes the draws of the period's plans (一公开), and is
-    refused (409
-    ``VISITS_PENDING``) while one of them has unannounced visits not done: every account,
-    the visited units' own included, could then read of them. Reopening leaves the draws
-    published, since what was made public stays public.
+    refused (409 ``VISITS_PENDING``) while one of them has unannounced visits not done: every
+    account, the visited units' own included, could then read of them. Reopening leaves the
+    draws published, since what was made public stays public.
     """
     sources, target = TRANSITIONS[action]
     row = await get_period(session, code, lock="update")
