@@ -4,12 +4,12 @@ Each change is audited (never the password itself: only that it changed)."""
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
 from api.errors import Conflict, NotFound, ValidationFailed
-from api.models import User
+from api.models import LoginThrottle, User
 from api.registry import missing_units
 from api.schemas.auth import UserCreate, UserOut, UserUpdate
 from api.security import hash_password
@@ -75,6 +75,8 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate, acto
         user.role, user.unit_code = role, unit_code
     if "password" in values:
         user.password_hash = hash_password(values["password"])
+        # A reset is how a locked-out owner gets back in: the new password opens the account now.
+        await session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username))
         audit.record(session, actor, "user.password_changed", "user", user.username, None, {"tokens_revoked": True})
     if "active" in values:
         if values["active"] != user.active:

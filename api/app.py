@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import uuid
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -54,7 +53,7 @@ from api.group_commit import GroupCommit
 from api.evidence_runtime import EvidenceRuntime
 from api.exports import EXPORT_MEDIA_TYPES
 from api.openapi import document_binary, document_errors, document_lazily
-from api.logs import configure_logging, request_id_middleware
+from api.logs import configure_logging, request_id_middleware, request_id_of
 from api.security import PrincipalCache, make_jwt_auth
 from api.settings import Settings
 
@@ -160,11 +159,13 @@ def _request_id_outermost(app_config: AppConfig) -> AppConfig:
 
 
 async def _ensure_request_id(message: Message, scope: Scope) -> None:
-    # Routing errors (404/405) never reach the middleware stack; still give them an id.
+    # Routing errors (404/405) never reach the middleware stack, and errors answered by the
+    # exception middleware around it (e.g. the auth middleware's 401) bypass its send: give
+    # them the request's id too (the one logged), or the client's if it sent a sane one.
     if message["type"] == "http.response.start":
         headers = list(message.get("headers") or [])
         if not any(name.lower() == b"x-request-id" for name, _ in headers):
-            headers.append((b"x-request-id", uuid.uuid4().hex.encode()))
+            headers.append((b"x-request-id", request_id_of(scope).encode()))
             message["headers"] = headers
 
 

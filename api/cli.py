@@ -168,14 +168,20 @@ def users_add(username: str, role: str, unit_code: str | None, password_stdin: b
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @_api_errors
 def users_set_password(username: str, password_stdin: bool) -> None:
+    import msgspec
+
     from api.accounts import get_user, update_user
     from api.audit import CLI
     from api.schemas.auth import UserUpdate
 
     password = _read_password(password_stdin)
+    try:  # converted, not constructed: the API's rules for a password apply
+        data = msgspec.convert({"password": password}, UserUpdate)
+    except msgspec.ValidationError as exc:
+        raise click.ClickException(f"invalid password: {exc}") from None
 
     async def work(session: Any) -> None:
-        await update_user(session, await get_user(session, username), UserUpdate(password=password), CLI)
+        await update_user(session, await get_user(session, username), data, CLI)
         await session.commit()
 
     _run_with_session(_settings(), work)

@@ -321,10 +321,25 @@ def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return _respond(status, ErrorBody(code, message, details), headers)
 
 
+def _raised_decoding_the_body(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of Litestar decoding a JSON body. msgspec raises
+    UnicodeDecodeError for invalid UTF-8 inside a string and RecursionError for nesting past
+    its limit, not its DecodeError, and Litestar passes both on."""
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_name == "decode_json" and "litestar" in trace.tb_frame.f_code.co_filename:
+            return True
+        trace = trace.tb_next
+    return False
+
+
 def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Database errors land here too: the ones meaning "out of reach for now" are a 503.
     if database_unavailable(exc):
         return _unavailable_handler(request, exc)
+    if isinstance(exc, (UnicodeDecodeError, RecursionError)) and _raised_decoding_the_body(exc):
+        why = "it is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "it nests too deeply"
+        return _respond(400, ErrorBody("MALFORMED_JSON", f"The request body is not valid JSON: {why}."))
     # The trace goes to the log, never to the client.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _respond(500, ErrorBody("INTERNAL_ERROR", "An unexpected error occurred; it has been logged."))

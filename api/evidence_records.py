@@ -102,12 +102,14 @@ async def task_scope(session: AsyncSession, task_id: uuid.UUID) -> TaskScope | N
 
 
 async def _reuse_matches(
-    session: AsyncSession, sha256: str, phash: int, exclude: uuid.UUID | None, max_distance: int
+    session: AsyncSession, sha256: str, phash: int, filed_before: int | None, max_distance: int
 ) -> list[ReuseMatch]:
-    """Other evidence with the same bytes, or a pHash within ``max_distance`` bits (found
-    through the indexed band columns, exact by the pigeonhole principle: evidence.reuse)."""
+    """Earlier evidence with the same bytes, or a pHash within ``max_distance`` bits (found
+    through the indexed band columns, exact by the pigeonhole principle: evidence.reuse).
+    Only what was filed before (ledger order) counts: a photo reuses an earlier one, and the
+    first of them is the original, however often its flags are worked out again."""
     columns = (Evidence.id, Evidence.task_id, Evidence.unit_code, Evidence.sha256, Evidence.phash)
-    others = [] if exclude is None else [Evidence.id != exclude]
+    others = [] if filed_before is None else [Evidence.ledger_seq < filed_before]
     probes = band_probes(from_signed64(phash), max_distance, BANDS)
     near = or_(*(getattr(Evidence, name).in_(values) for name, values in zip(BAND_COLUMNS, probes, strict=True)))
     rows = list(await session.execute(select(*columns).where(Evidence.sha256 == sha256, *others).limit(MAX_MATCHES)))
@@ -144,10 +146,11 @@ async def integrity(
     phash: int,
     received_at: datetime,
     scope: TaskScope | None,
-    exclude: uuid.UUID | None = None,
+    filed_before: int | None = None,
 ) -> list[Flag]:
-    """The integrity flags of a photo (``phash`` as stored: signed 64-bit)."""
-    matches = await _reuse_matches(session, sha256, phash, exclude, runtime.policy.near_max_distance)
+    """The integrity flags of a photo (``phash`` as stored: signed 64-bit); ``filed_before``:
+    its ledger index, for a photo already filed (a new one is compared with everything)."""
+    matches = await _reuse_matches(session, sha256, phash, filed_before, runtime.policy.near_max_distance)
     unit = None
     if scope is not None and scope.unit_lat is not None and scope.unit_lon is not None:
         unit = UnitLocation(scope.unit_lat, scope.unit_lon, runtime.unit_radius_m)
@@ -167,7 +170,8 @@ async def recompute_flags(session: AsyncSession, runtime: EvidenceRuntime, row: 
     scope = await task_scope(session, row.task_id) if row.task_id else None
     flags = await integrity(
         session, runtime, metadata=msgspec.convert(row.photo_metadata, PhotoMetadata), width=row.width,
-        height=row.height, sha256=row.sha256, phash=row.phash, received_at=row.received_at, scope=scope, exclude=row.id,
+        height=row.height, sha256=row.sha256, phash=row.phash, received_at=row.received_at, scope=scope,
+        filed_before=row.ledger_seq,
     )
     new = msgspec.to_builtins(flags)
     if new != row.flags:

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["REQUEST_ID", "configure_logging", "request_id_middleware"]
+__all__ = ["REQUEST_ID", "configure_logging", "request_id_middleware", "request_id_of"]
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._\-]{8,128}$")
@@ -75,6 +75,15 @@ async def _refuse_nul(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def request_id_of(scope: Scope) -> str:
+    """The request's id: the one the middleware gave it, else the client's if sane, else new."""
+    known = scope.get("state", {}).get("request_id")
+    if known:
+        return str(known)
+    given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+    return given if _CLIENT_ID.match(given) else _next_id()
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Give every request an id (the client's X-Request-ID if sane), echo it, log the access."""
 
@@ -82,8 +91,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _CLIENT_ID.match(given) else _next_id()
+        request_id = request_id_of(scope)
         token = REQUEST_ID.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

@@ -14,9 +14,14 @@ async def admin(db, client):
 
 
 async def test_malformed_json(client, admin):
-    for raw in [b"{", b"{'a': 1}", b"\xff\xfe", b"[1,2", b"null x"]:
+    # Invalid UTF-8 inside a string, and nesting deeper than any body of ours, are malformed too.
+    for raw in [b"{", b"{'a': 1}", b"\xff\xfe", b"[1,2", b"null x", b'{"code":"T-3","name":"\xe4\xb8","kind":"entity"}',
+                b'{"code":' + b"[" * 100_000 + b"]" * 100_000 + b"}"]:
         r = await client.post("/api/v1/units", content=raw, headers={**admin, "Content-Type": "application/json"})
         assert_error(r, 400, "MALFORMED_JSON")
+    login = await client.post("/api/v1/auth/token", content=b'{"username":"admin","password":"\xff\xfe"}',
+                              headers={"Content-Type": "application/json"})
+    assert_error(login, 400, "MALFORMED_JSON")
 
 
 @pytest.mark.parametrize(
@@ -62,6 +67,11 @@ async def test_every_error_carries_a_request_id(client, admin):
     r = await client.get("/api/v1/units/NOPE", headers={**admin, "X-Request-ID": "client-chosen-id-42"})
     assert r.headers["x-request-id"] == "client-chosen-id-42"
     assert len((await client.get("/no/such/route")).headers["x-request-id"]) == 32
+    # Answered before routing (404, 405) or by the auth middleware (401): the client's id too.
+    mine = {"X-Request-ID": "client-chosen-id-43"}
+    for answer in (await client.get("/api/v1/no-such-route", headers=mine), await client.delete("/api/v1/auth/token", headers=mine),
+                   await client.get("/api/v1/units", headers=mine)):
+        assert answer.status_code in (401, 404, 405) and answer.headers["x-request-id"] == "client-chosen-id-43", answer
     assert len((await client.get("/api/v1/units")).headers["x-request-id"]) == 32
 
 

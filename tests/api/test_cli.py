@@ -73,9 +73,16 @@ async def test_users_add_and_set_password(env, client):
     assert unbound.exit_code == 1 and "unit_code" in unbound.output
     short = await run(env, "users", "add", "x", "--role", "admin", "--password-stdin", stdin="short\n")
     assert short.exit_code == 1
+    # The owner locked themselves out; a reset is how they get back in at once.
+    for _ in range(6):
+        await client.post("/api/v1/auth/token", json={"username": "boss", "password": "wrong-password"})
+    assert (await client.post("/api/v1/auth/token", json={"username": "boss", "password": "s3cret-password"})).status_code == 429
     assert (await run(env, "users", "set-password", "boss", "--password-stdin", stdin="another-password\n")).exit_code == 0
-    assert (await client.post("/api/v1/auth/token", json={"username": "boss", "password": "s3cret-password"})).status_code == 401
     assert (await client.post("/api/v1/auth/token", json={"username": "boss", "password": "another-password"})).status_code == 200
+    assert (await client.post("/api/v1/auth/token", json={"username": "boss", "password": "s3cret-password"})).status_code == 401
+    # A password no login would take is refused, as by the API.
+    too_long = await run(env, "users", "set-password", "boss", "--password-stdin", stdin="x" * 300 + "\n")
+    assert too_long.exit_code == 1 and "invalid password" in too_long.output
 
 
 async def test_import_reports_bad_rows_and_exits_nonzero(env, client, tmp_path):

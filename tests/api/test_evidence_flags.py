@@ -51,9 +51,12 @@ async def test_the_same_photo_filed_for_another_task_is_flagged_reused_exact(cli
     other = await upload(client, team.inspector("DG-HM"), body, task_id=team.task("DG-HM"))
     assert codes(other) == ["reused_exact", "far_from_unit"]
     assert set(other.json()["flags"][0]["evidence_ids"]) == {first.json()["id"], again.json()["id"]}
-    # The first photo's flags are as filed; recomputed, they see the later copies.
+    # The first photo is the original: worked out again, its flags still see no reuse (a chief
+    # must not read the honest first filing as the copy), and the copies still point at it.
     recomputed = await client.post(f"/api/v1/evidence/{first.json()['id']}/flags", headers=team.headers["chief"])
-    assert recomputed.status_code == 200 and [f["code"] for f in recomputed.json()["flags"]] == ["reused_exact"]
+    assert recomputed.status_code == 200 and recomputed.json()["flags"] == []
+    copy = await client.post(f"/api/v1/evidence/{again.json()['id']}/flags", headers=team.headers["chief"])
+    assert copy.json()["flags"][0]["code"] == "reused_exact" and copy.json()["flags"][0]["evidence_ids"] == [first.json()["id"]]
 
 
 def _reencoded(body: bytes, **options) -> bytes:
