@@ -13,9 +13,11 @@ import csv
 import hashlib
 import io
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
+import anyio
 import msgspec
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +81,8 @@ def _cell_text(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         # Spreadsheets store 1001 as 1001.0; codes and tiers must not become "1001.0".
         return str(int(value))
-    text = str(value).strip()
+    # NFC, as the API's bodies are (api.schemas.common.to_nfc): one code, one spelling.
+    text = unicodedata.normalize("NFC", str(value).strip())
     return text or None
 
 
@@ -291,9 +294,10 @@ async def import_file(session: AsyncSession, resource: Resource, data: bytes, *,
 
     The caller commits on success and rolls back otherwise.
     """
+    # Reading a spreadsheet takes seconds for a large one: off the event loop, which serves everyone else.
     try:
-        header, body = read_table(data)
+        header, body = await anyio.to_thread.run_sync(read_table, data)
     except ValueError as exc:
         raise ImportInvalid([RowError(row=1, column=None, message=str(exc))], 1) from None
-    records, errors = parse_records(resource.create, (resource.key,), header, body)
+    records, errors = await anyio.to_thread.run_sync(parse_records, resource.create, (resource.key,), header, body)
     return await _check_and_apply(session, resource, records, errors, progress, actor, hashlib.sha256(data).hexdigest(), file_name)

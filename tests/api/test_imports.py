@@ -46,6 +46,19 @@ async def test_children_may_come_before_parents_in_the_file(client, chief):
     assert (await client.get("/api/v1/units/C-1", headers=chief)).json()["parent_code"] == "P-1"
 
 
+async def test_imported_codes_are_one_spelling(client, chief):
+    # A code typed decomposed (NFD) is the composed one the API keeps: not a second unit that
+    # would make every later draw refuse the registry. A tab in a district is refused.
+    csv = "code,name,kind,parent_code,district\nNFC-cafe\u0301,咖啡店,entity,DG,虎门\n"
+    assert (await client.post("/api/v1/imports/units", content=csv.encode(), headers=chief)).status_code == 200
+    assert (await client.get("/api/v1/units/NFC-caf\u00e9", headers=chief)).status_code == 200
+    again = await client.post("/api/v1/units", json={"code": "NFC-caf\u00e9", "name": "x", "kind": "entity"}, headers=chief)
+    assert_error(again, 409, "ALREADY_EXISTS")
+    tab = "code,name,kind,parent_code,district\nT-1,店,entity,DG,\"a\tb\"\n"
+    refused = await client.post("/api/v1/imports/units", content=tab.encode(), headers=chief)
+    assert refused.status_code == 422 and refused.json()["details"][0]["column"] == "district", refused.text
+
+
 async def test_gb18030_csv_from_chinese_excel(client, chief):
     csv = "code,unit_code,type,closed_on,handlers\n虎门市监罚〔2026〕9号,DG-HM,enforcement,2026-01-05,张伟;李娜\n"
     r = await client.post("/api/v1/imports/case-files", content=csv.encode("gb18030"), headers=chief)
