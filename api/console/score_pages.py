@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from api import scores
 from api.console import lookups
-from api.console.render import page
+from api.console.render import page, translator
 from api.console.session import allow
 from api.deps import DB
 from api.models_field import Finding
+from api.periods import get_period, scheme_of
 from api.schemas.scores import Basis, ItemScore, UnitScore
 from api.security import Principal
 
@@ -51,6 +52,12 @@ def chart_bars(items: list[ItemScore]) -> list[Bar]:
             for n, i in enumerate(scored)]
 
 
+def _grade_names(request: Req, bands: Any) -> dict[str, str]:
+    """Each grade band's name in the console's language (scores carry the band's code)."""
+    zh = translator(request).language == "zh"
+    return {band.code: band.name if zh else band.name_en for band in bands}
+
+
 def _finding_ids(score: UnitScore) -> set[uuid.UUID]:
     found = set()
     for item in score.items:
@@ -72,7 +79,7 @@ class ScorePages(Controller):
         scored, rows = await scores.visible_leaderboard(db, request.user, chosen, basis)
         items = [(i.code, i.name, i.name_en) for i in scored.catalog.items]
         return page(request, "leaderboard.html", periods=periods, period=chosen, basis=basis, rows=rows, items=items,
-                    scale=scored.catalog.scale)
+                    scale=scored.catalog.scale, grades=_grade_names(request, scored.grading.bands))
 
     @get("/units/{code:str}", name="console-unit")
     async def unit(self, request: Req, db: DB, code: FromPath[str], period: FromQuery[str | None] = None,
@@ -87,5 +94,7 @@ class ScorePages(Controller):
             rows = await db.execute(select(Finding.id, Finding.evidence_ids).where(Finding.id.in_(wanted)))
             evidence = {finding_id: list(ids) for finding_id, ids in rows}
         photos = await lookups.photos(db, request.user, {e for ids in evidence.values() for e in ids})
+        scheme = await scheme_of(db, await get_period(db, chosen))
         return page(request, "unit.html", periods=periods, period=chosen, basis=basis, score=score,
-                    bars=chart_bars(score.items), bar_height=BAR_HEIGHT, evidence=evidence, photos=photos)
+                    bars=chart_bars(score.items), bar_height=BAR_HEIGHT, evidence=evidence, photos=photos,
+                    grades=_grade_names(request, scheme.grading.bands))

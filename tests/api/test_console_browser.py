@@ -104,6 +104,9 @@ def test_review_appeal_and_leaderboard_in_a_real_browser(live: LiveServer, brows
     chief.keyboard.press("j")
     chief.keyboard.press("a")
     expect(chief.locator("input[name=points]")).to_be_focused()
+    # Chosen from the keyboard, the action makes its fields required, as a click does.
+    assert chief.locator("input[name=points]").evaluate("e => e.required")
+    assert chief.locator("input[name=reason]").evaluate("e => e.required")
     chief.keyboard.type("0.5")
     chief.fill("input[name=reason]", "照片系另一次检查所拍，酌情减半")
     chief.locator("input[name=reason]").press("Enter")

@@ -158,6 +158,12 @@ async def test_a_unit_is_told_appeals_and_another_chief_answers(client, db, sett
     assert await _humen_total(client, chief) == before - 0.25
     board = (await client.get("/console/leaderboard")).text
     assert f'data-total="{before - 0.25}"' in board[board.index('data-unit="DG-HUMEN"'):]
+    # A grade reads as its band's name, as on the exported leaderboard, not as its code.
+    api_board = (await client.get("/api/v1/leaderboard?period=2026-H2&limit=100", headers=chief)).json()
+    codes = {r["grade"] for r in api_board["items"] if r["grade"]}
+    assert codes and not any(f"<td>{code}</td>" in board for code in codes)
+    humen = (await client.get("/console/units/DG-HUMEN")).text
+    assert "<dd>passed</dd>" not in humen and "<dd>not_passed</dd>" not in humen
     await sign_in(client, db, "unit-humen")
     mine = (await client.get("/console/lang/en?next=/console/my", follow_redirects=True)).text
     assert "Deductions standing against us" in mine and "partially overturned" in mine and "整改属实，但巡查记录有误" in mine

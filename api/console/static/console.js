@@ -19,6 +19,8 @@
     var radio = item.querySelector('input[type=radio][data-key="' + key + '"]');
     if (!radio) { return; }
     radio.checked = true;
+    // Setting .checked fires no "change": send one, so the chosen action's field turns required.
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
     var field = key === "a" ? item.querySelector("input[name=points]") : item.querySelector("input[name=reason]");
     if (key === "c") { item.querySelector("[data-decision] button[type=submit]").focus(); } else if (field) { field.focus(); }
   }
