@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -145,7 +145,13 @@ def _as_page(api_handler: Any) -> Any:
 
 
 def _to_login(request: Request[Any, Any, Any], _: LoginRequired) -> Response[Any]:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        # A form posted after the session ended: after logging in, back to the page it came
+        # from (a GET of the form's own action would be a 405), where it can be sent again.
+        referer = urlsplit(request.headers.get("referer", ""))
+        target = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
     return Redirect(path=f"/console/login?next={quote(target, safe='')}", status_code=303)
 
 

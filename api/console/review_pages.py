@@ -16,7 +16,7 @@ from api.console.forms import failed, form_values, parse, succeeded
 from api.console.render import page, redirect, safe_next, translator
 from api.console.session import allow
 from api.deps import DB, AppSettings
-from api.errors import ApiError, NotFound
+from api.errors import ApiError, Conflict, NotFound
 from api.models_scoring import Deduction
 from api.schemas.review import BulkDecision, DecisionCreate, ReviewItem
 from api.security import Principal
@@ -70,7 +70,10 @@ class ReviewPages(Controller):
             out = await review.decide(db, deduction_id, data, request.user, settings.holiday_dates)
             await db.commit()
         except ApiError as exc:
-            return await failed(request, db, exc, back)
+            # Decided already (a second click, another chief): it has left the queue, and its
+            # own page would be a 404 now; other refusals go back to the form.
+            gone = isinstance(exc, Conflict) and exc.code == "ALREADY_DECIDED"
+            return await failed(request, db, exc, QUEUE if gone and back.startswith(f"{QUEUE}/") else back)
         # The deduction has left the queue: its own page would be a 404 now.
         target = QUEUE if back.startswith(f"{QUEUE}/") else back
         return succeeded(request, target, f"review.done.{out.status}")

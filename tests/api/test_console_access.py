@@ -138,6 +138,13 @@ async def test_login_lockout_redirects_and_logout(client, db, settings):
     replay = await client.get("/console/appeals", headers={"Cookie": f"spotcheck_console={session}"}, follow_redirects=False)
     assert replay.status_code == 303 and replay.headers["location"].startswith("/console/login")
     assert (await client.get("/api/v1/me", headers=bearer)).status_code == 401
+    # A form sent once the session is gone: after the login, back to the page it came from
+    # (its own action is POST only), not to a 405.
+    client.cookies.set("spotcheck_console", session, path="/console")
+    decision = f"/console/review/{uuid.uuid4()}/decision"
+    late = await client.post(decision, data={"_csrf_token": client.cookies.get("spotcheck_csrf"), "action": "confirm"},
+                             headers={"Referer": "http://testserver.local/console/review?basis=confirmed"}, follow_redirects=False)
+    assert late.status_code == 303 and late.headers["location"] == "/console/login?next=%2Fconsole%2Freview%3Fbasis%3Dconfirmed"
 
 
 async def test_forms_need_the_csrf_token_and_the_api_never_does(client, db, settings):

@@ -86,6 +86,10 @@ async def test_review_decisions_one_by_one_and_in_bulk(client, db, settings):
     assert f'id="d-{demo.flagged}"' not in page.text
     again = await _decide(client, demo.flagged, action="confirm")
     assert flash(again)[0] == "error" and "已处理过" in flash(again)[1]
+    # Sent twice from its own page: back to the queue with the refusal, not to a 404.
+    twice = await post_form(client, f"/console/review/{demo.flagged}/decision",
+                            {"back": f"/console/review/{demo.flagged}", "action": "confirm"}, follow=True)
+    assert twice.status_code == 200 and twice.url.path == "/console/review" and "已处理过" in flash(twice)[1]
 
     # In bulk: each applied or refused on its own, as POST /deductions/decisions.
     first, second, third, fourth = demo.proposed[:4]
