@@ -37,6 +37,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "login.failed": ("用户名或密码错误，或账号已停用。", "Wrong username or password, or the account is disabled."),
     "login.locked": ("登录失败次数过多，请 {seconds} 秒后再试。", "Too many failed logins; try again in {seconds} s."),
     "login.logged_out": ("已退出。", "You are logged out."),
+    "board.not_published": ("本考核期尚未公布，公布后可查看绩效之窗。", "This period is not published yet; its leaderboard shows once it is."),
     "home.inspector": ("督察员请使用手机端完成外勤任务；此处可查看绩效之窗。",
                        "Inspectors work from the phone app; here you can read the leaderboard."),
     # common

@@ -18,6 +18,7 @@ from api.console import lookups
 from api.console.render import page, translator
 from api.console.session import allow
 from api.deps import DB
+from api.errors import Forbidden
 from api.models_field import Finding
 from api.periods import get_period, scheme_of
 from api.schemas.scores import Basis, ItemScore, UnitScore
@@ -76,7 +77,14 @@ class ScorePages(Controller):
         chosen, periods = await lookups.choose_period(db, period)
         if chosen is None:
             return page(request, "leaderboard.html", periods=[], period=None, basis=basis, rows=[], items=[])
-        scored, rows = await scores.visible_leaderboard(db, request.user, chosen, basis)
+        try:
+            scored, rows = await scores.visible_leaderboard(db, request.user, chosen, basis)
+        except Forbidden as exc:
+            if exc.code != "NOT_PUBLISHED":
+                raise
+            # An inspector's start page: say why it is empty, rather than "your role may not".
+            return page(request, "leaderboard.html", periods=periods, period=chosen, basis=basis, rows=[], items=[],
+                        scale=1, grades={}, notice=translator(request)("board.not_published"))
         items = [(i.code, i.name, i.name_en) for i in scored.catalog.items]
         return page(request, "leaderboard.html", periods=periods, period=chosen, basis=basis, rows=rows, items=items,
                     scale=scored.catalog.scale, grades=_grade_names(request, scored.grading.bands))

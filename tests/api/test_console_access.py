@@ -30,8 +30,9 @@ async def test_every_page_checks_the_role_like_the_api(client, db, settings):
         "/console/plans": (200, 200, 403, 403, 403),
         f"/console/plans/{plan}": (200, 200, 403, 403, 403),
         "/console/appeals": (200, 200, 403, 303, 303),  # a unit's appeals are on its own page
-        # Inspectors see scores once the period is published (tests/api/test_permissions.py).
-        "/console/leaderboard": (200, 200, 403, 200, 200),
+        # Inspectors see scores once the period is published (tests/api/test_permissions.py);
+        # before, their start page says so (below).
+        "/console/leaderboard": (200, 200, 200, 200, 200),
         "/console/units/DG-HUMEN": (200, 200, 403, 200, 404),
         "/console/units/DG-HUMEN?basis=provisional": (200, 200, 403, 403, 404),
         "/console/my": (403, 403, 403, 200, 200),
@@ -48,6 +49,8 @@ async def test_every_page_checks_the_role_like_the_api(client, db, settings):
                 continue
             status = expected[ROLES.index(user)]
             assert answer.status_code == status, (path, user, answer.status_code, answer.text[:300])
+            if path == "/console/leaderboard" and ROLES.index(user) == 2:  # the inspector: told why, shown nothing
+                assert "data-notice" in answer.text and 'data-unit="' not in answer.text
             if status in (403, 404) and "/evidence/" not in path:
                 assert "<html" in answer.text and answer.headers["content-type"].startswith("text/html")
     # Forms too: only the roles the API lets do it get past the guard (nothing is decided here:
