@@ -16,11 +16,13 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.types import Message, Scope
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from api import __version__, audit
 from api.console import console_routers, template_config
+from api.console.render import console_or_api
 from api.controllers.auth import AuthController
 from api.controllers.conflicts import ConflictController
 from api.controllers.draws import DrawController
@@ -129,7 +131,7 @@ def create_app(settings: Settings) -> Litestar:
         template_config=template_config(),
         dependencies={"db": Provide(provide_session), "settings": Provide(provide_settings, sync_to_thread=False),
                       "evidence_runtime": Provide(provide_runtime, sync_to_thread=False)},
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, HTTPException: console_or_api(exception_handlers[HTTPException])},
         middleware=[request_id_middleware, body_timeout_middleware(settings.body_idle_seconds)],
         before_send=[_ensure_request_id, make_security_headers(settings)],
         on_app_init=[jwt_auth.on_app_init, _request_id_outermost],

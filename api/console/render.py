@@ -155,6 +155,20 @@ def _to_login(request: Request[Any, Any, Any], _: LoginRequired) -> Response[Any
     return Redirect(path=f"/console/login?next={quote(target, safe='')}", status_code=303)
 
 
+def console_or_api(api_handler: Any) -> Any:
+    """An application-wide handler: under /console, the console's error page; elsewhere the
+    API's answer. Routing errors (an unknown path, a wrong method) are raised before any
+    router's own handlers, the console's included."""
+    as_page = _as_page(api_handler)
+
+    def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        path = request.url.path
+        console = path == PATH or path.startswith(f"{PATH}/")
+        return as_page(request, exc) if console else api_handler(request, exc)  # type: ignore[no-any-return]
+
+    return handler
+
+
 def console_exception_handlers() -> Mapping[Any, Any]:
     """The API's exception table, each answer rendered as a page; no session: to the login."""
     handlers: dict[Any, Any] = {kind: _as_page(handler) for kind, handler in exception_handlers.items()}

@@ -80,6 +80,15 @@ async def test_every_page_checks_the_role_like_the_api(client, db, settings):
     assert board.count('data-unit="') == 1 and 'data-unit="DG-HUMEN"' in board
     await sign_in(client, db, "chief")
     assert (await client.get("/console/leaderboard")).text.count('data-unit="') == 33
+    # Paths the console does not have, or a method it does not take there: its own error
+    # page, not the API's JSON (those are answered before the console's router).
+    await sign_in(client, db, "chief")
+    for path, method, status in (("/console/nonexistent", "GET", 404), ("/console/review/not-a-uuid", "GET", 404),
+                                 (f"/console/review/{demo.flagged}/decision", "GET", 405)):
+        answer = await client.request(method, path, follow_redirects=False)
+        assert answer.status_code == status and answer.headers["content-type"].startswith("text/html"), (path, answer.text[:200])
+        assert 'class="card error-page"' in answer.text
+    assert (await client.get("/api/v1/nonexistent")).headers["content-type"] == "application/json"
 
 
 async def test_units_never_see_an_unannounced_visit_before_it_is_done(client, db, settings):
