@@ -43,6 +43,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.db import database_unavailable, json_text, sqlite_pragmas
+from api.sqlite_wal import WalBackfill
 
 __all__ = ["BatchHandler", "GroupCommit", "Journal", "Journaled"]
 
@@ -81,11 +82,13 @@ class _SQLiteWriter:
     worker processes take turns through an ``flock`` (waited for in a thread when another
     worker holds it), and the connection waits at most ``LOOP_BUSY_TIMEOUT`` for SQLite's own
     lock (held by some other writer, e.g. an import); past that, the batch runs in a thread.
+    Its commits never copy the write-ahead log into the database file: a :class:`WalBackfill`
+    thread does, every ``wal_backfill_seconds``.
     """
 
     LOOP_BUSY_TIMEOUT = 0.05
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, wal_backfill_seconds: float) -> None:
         url = engine.url.set(drivername="sqlite")
         self.engine: Engine = create_engine(url, connect_args={"timeout": self.LOOP_BUSY_TIMEOUT, "check_same_thread": False},
                                             pool_size=1, max_overflow=0, json_serializer=json_text)
@@ -95,6 +98,8 @@ class _SQLiteWriter:
         self._lock_fd = os.open(f"{url.database}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
         self._connection: Connection | None = None
         self._busy_ms: int | None = None
+        self.backfill = WalBackfill(str(url.database), wal_backfill_seconds, sqlite_pragmas)
+        self.backfill.start()
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -143,6 +148,7 @@ class _SQLiteWriter:
                 connection.close()
 
     def close(self) -> None:
+        self.backfill.close()
         self._drop_connection()
         self.engine.dispose()
         os.close(self._lock_fd)
@@ -160,6 +166,7 @@ def _clean(connection: Connection) -> bool:
 def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={int(_SQLiteWriter.LOOP_BUSY_TIMEOUT * 1000)}")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # WalBackfill's thread copies the log instead
     cursor.close()
     dbapi_connection.isolation_level = None  # the driver's own deferred BEGIN: replaced below
 
@@ -190,8 +197,10 @@ class _AsyncWriter:
 
 class GroupCommit:
     def __init__(self, engine: AsyncEngine, handlers: dict[str, BatchHandler], *, max_batch: int = 512,
-                 journal: Journal | None = None, preparers: dict[str, Callable[[Any], None]] | None = None) -> None:
-        self._writer = _SQLiteWriter(engine) if engine.dialect.name == "sqlite" else _AsyncWriter(engine)
+                 journal: Journal | None = None, preparers: dict[str, Callable[[Any], None]] | None = None,
+                 wal_backfill_seconds: float = 1.0) -> None:
+        self._writer = (_SQLiteWriter(engine, wal_backfill_seconds) if engine.dialect.name == "sqlite"
+                        else _AsyncWriter(engine))
         self._handlers = handlers
         self._preparers = preparers or {}
         self._journal = journal
@@ -200,6 +209,11 @@ class GroupCommit:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.operations = 0
+
+    @property
+    def wal_backfill(self) -> WalBackfill | None:
+        """The thread copying SQLite's log into the database file (``None`` on PostgreSQL)."""
+        return getattr(self._writer, "backfill", None)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="group-commit-writer")
