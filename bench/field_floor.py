@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import platform
-import resource
 import signal
 import subprocess
 import sys
@@ -97,13 +96,12 @@ def main() -> None:
             process, port = serve(mode, Path(folder), args.workers)
             try:
                 asyncio.run(drive(port, args.clients, args.warmup))
-                cpu_before, own_before = server_cpu_seconds(process.pid), resource.getrusage(resource.RUSAGE_SELF)
+                cpu_before = server_cpu_seconds(process.pid)
                 result = asyncio.run(drive(port, args.clients, args.total))
                 cpu = server_cpu_seconds(process.pid) - cpu_before
-                own = resource.getrusage(resource.RUSAGE_SELF)
             finally:
                 stop(process)
-        generator = own.ru_utime - own_before.ru_utime + own.ru_stime - own_before.ru_stime
+        generator = result.cpu_seconds
         n = max(1, len(result.latencies))
         label = "bare Litestar, no database" if mode == "none" else "bare Litestar + group-commit SQLite writer"
         print(f"{label}: {len(result.latencies)} requests in {result.seconds:.2f} s = {result.rate:,.0f}/s; "

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import uuid
@@ -184,12 +183,11 @@ def main() -> None:
         pairs = prepare(server)
         asyncio.run(drive(server, pairs, args.clients, args.warmup, args.per_request))
         before = stored_findings(server)
-        split_before, own_before = server_cpu_split(server.process.pid), resource.getrusage(resource.RUSAGE_SELF)
+        split_before = server_cpu_split(server.process.pid)
         result, acknowledged = asyncio.run(drive(server, pairs, args.clients, args.total, args.per_request))
         user, system = (after - before for after, before in zip(server_cpu_split(server.process.pid), split_before))
         cpu = user + system
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        generator_cpu = own.ru_utime - own_before.ru_utime + own.ru_stime - own_before.ru_stime
+        generator_cpu = result.cpu_seconds
         stored = stored_findings(server) - before
         requests, findings = len(result.latencies), len(result.latencies) * args.per_request
         way = "one per POST /api/v1/findings" if args.per_request == 1 else f"{args.per_request} per POST /api/v1/sync"
