@@ -24,9 +24,12 @@ import httpx
 import pytest
 from litestar.security.jwt import Token
 from litestar.testing import AsyncTestClient
+from sqlalchemy import insert, select
 
 from api.app import create_app
 from api.db import make_engine, make_sessionmaker
+from api.group_commit import GroupCommit
+from api.models import LoginThrottle
 from api.migrate import upgrade
 from api.settings import Settings
 
@@ -135,3 +138,27 @@ async def test_sync_answers_each_operation_503_while_the_database_is_down(cluste
         # The same app, never restarted, reaches the database again: the task does not exist.
         again = await client.post("/api/v1/sync", json={"operations": operations}, headers=headers)
         assert [r["status"] for r in again.json()["results"]] == [404] * 3
+
+
+def _insert_names(connection, names):
+    connection.execute(insert(LoginThrottle), [{"username": n, "failures": 0} for n in names])
+    return [n.upper() for n in names]
+
+
+async def test_the_writer_replaces_its_connection_after_a_restart_without_failing_a_batch(cluster):
+    # The group-commit writer keeps one connection between batches; a database restart cuts it.
+    url = await asyncio.to_thread(cluster.create_database, "writer_restart")
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url, pool_size=1)
+    writer = GroupCommit(engine, {"names": _insert_names})
+    await writer.start()
+    try:
+        assert await writer.submit("names", "before") == "BEFORE"
+        await asyncio.to_thread(cluster.stop, "immediate")
+        await asyncio.to_thread(cluster.start)
+        assert await writer.submit("names", "after") == "AFTER"  # not a 503 for this phone
+        async with make_sessionmaker(engine)() as session:
+            assert set((await session.execute(select(LoginThrottle.username))).scalars()) == {"before", "after"}
+    finally:
+        await writer.stop()
+        await engine.dispose()
