@@ -68,6 +68,8 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate, acto
     values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
     role = values.get("role", user.role)
     unit_code = values.get("unit_code", user.unit_code if role == "unit" else None)
+    if user.role == "admin" and user.active and (role != "admin" or values.get("active") is False):
+        await _keep_an_admin(session, user)
     if "role" in values or "unit_code" in values:
         await _check_binding(session, role, unit_code)
         audit.record_changes(session, actor, "user.role_changed", "user", user.username,
@@ -87,6 +89,18 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate, acto
         user.token_version += 1
     await session.flush()
     return user
+
+
+async def _keep_an_admin(session: AsyncSession, leaving: User) -> None:
+    """Refuse to demote or disable the last active admin: nobody could manage accounts then.
+
+    The active admins' rows are locked in one order (PostgreSQL; SQLite's write lock serialises
+    anyway), so two admins demoting each other at once cannot both succeed."""
+    admins = (await session.execute(select(User.id).where(User.role == "admin", User.active.is_(True))
+                                    .order_by(User.id).with_for_update())).scalars().all()
+    if not [i for i in admins if i != leaving.id]:
+        raise Conflict("This is the last active admin account; make another account admin first.",
+                       code="LAST_ADMIN", details={"username": leaving.username})
 
 
 async def revoke_tokens(session: AsyncSession, user_id: int) -> None:

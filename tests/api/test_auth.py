@@ -134,3 +134,25 @@ async def test_user_management_rules(db, client):
     listed = (await client.get("/api/v1/users?role=unit", headers=admin)).json()
     assert [u["username"] for u in listed["items"]] == ["hm"]
     assert "password" not in str(listed) and "hash" not in str(listed)
+
+
+async def test_the_last_active_admin_cannot_be_demoted_or_disabled(db, client):
+    await add_user(db, "admin", "admin")
+    admin = await login(client, "admin")
+    for change in ({"role": "chief"}, {"active": False}):
+        body = assert_error(await client.patch("/api/v1/users/admin", json=change, headers=admin), 409, "LAST_ADMIN")
+        assert body["details"] == {"username": "admin"}
+    assert (await client.get("/api/v1/users/admin", headers=admin)).json()["role"] == "admin"  # nothing changed
+    assert (await client.get("/api/v1/me", headers=admin)).status_code == 200  # and the token still works
+    # With a second active admin, either may step down; a disabled admin does not count.
+    await add_user(db, "admin2", "admin")
+    assert (await client.patch("/api/v1/users/admin2", json={"active": False}, headers=admin)).status_code == 200
+    assert_error(await client.patch("/api/v1/users/admin", json={"role": "chief"}, headers=admin), 409, "LAST_ADMIN")
+    assert (await client.patch("/api/v1/users/admin2", json={"active": True}, headers=admin)).status_code == 200
+    assert (await client.patch("/api/v1/users/admin", json={"role": "chief", "password": "a new passphrase"},
+                               headers=admin)).status_code == 200
+    admin2 = await login(client, "admin2")
+    assert_error(await client.patch("/api/v1/users/admin2", json={"active": False}, headers=admin2), 409, "LAST_ADMIN")
+    # Other changes of the last admin (a new password, enabling) stay possible.
+    assert (await client.patch("/api/v1/users/admin2", json={"password": "another passphrase", "active": True},
+                               headers=admin2)).status_code == 200
