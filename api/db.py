@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from datetime import datetime, timezone
 from typing import Any
@@ -79,6 +80,19 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite database file readable by its owner only (it holds password hashes
+    and people's records). SQLite would create it with the umask's mode (usually 0644), and its
+    ``-wal`` and ``-shm`` files take the database file's mode, so creating it first is enough.
+    An existing file is left as it is."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # there already, or not creatable: SQLite itself reports the latter on connect
+        pass
+
+
 def make_engine(url: str, *, pool_size: int = 10, timeout: float = 10.0) -> AsyncEngine:
     """Create the async engine for ``url`` with the pragmas/pool each backend needs.
 
@@ -89,6 +103,7 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 10.0) -> Asyn
     """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15}, json_serializer=json_text)
+        _create_private(engine.url.database)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import stat
+
 import pytest
 
 from api.settings import Settings, SettingsError
@@ -50,3 +53,20 @@ def test_appeal_committee_size_is_odd_from_one_to_nine(tmp_path):
     for value, message in (("2", "must be odd"), ("0", ">= 1"), ("11", "<= 9"), ("three", "int")):
         with pytest.raises(SettingsError, match=f"SPOTCHECK_APPEAL_COMMITTEE_SIZE: .*{message}"):
             Settings.from_env({"SPOTCHECK_DATA_DIR": str(tmp_path), "SPOTCHECK_APPEAL_COMMITTEE_SIZE": value})
+
+
+async def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    from api.db import make_engine
+    from api.migrate import upgrade
+
+    path = tmp_path / "new.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:  # a write: the -wal and -shm files exist now
+            await connection.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    finally:
+        await engine.dispose()
+    assert modes == {"new.db": 0o600, "new.db-wal": 0o600, "new.db-shm": 0o600}
