@@ -62,10 +62,12 @@ def appeal_out(row: Appeal, votes: Sequence[AppealVote] = (), viewer: Principal 
 
 
 async def file_appeal(session: AsyncSession, deduction_id: uuid.UUID, data: AppealCreate, unit: Principal,
-                      window_days: int, answer_days: int, holidays: AbstractSet[date], committee_size: int = 1) -> Appeal:
+                      window_days: int, answer_days: int, holidays: AbstractSet[date], *, committee_size: int) -> Appeal:
     """404 for a deduction not standing against the caller's unit; 409 ``APPEAL_WINDOW_CLOSED``
-    after the window, ``ALREADY_EXISTS`` for a second appeal; 422 for a photo the unit cannot see.
-    ``committee_size`` chiefs' votes will decide it."""
+    after the window, ``ALREADY_EXISTS`` for a second appeal, ``NOT_APPEALABLE`` for bonus points
+    (an appeal can only lower what stands, which would take a bonus away); 422 for a photo the
+    unit cannot see. ``committee_size`` chiefs' votes will decide it (no default: every caller
+    passes the setting in force)."""
     await lock_head(session)  # first write of the transaction on SQLite (api.ledger)
     query = (select(Deduction, Notice).join(Notice, Notice.deduction_id == Deduction.id)
              .where(Deduction.id == deduction_id, Deduction.unit_code == (unit.unit_code or ""),
@@ -74,6 +76,9 @@ async def file_appeal(session: AsyncSession, deduction_id: uuid.UUID, data: Appe
     if found is None:
         raise NotFound("No such deduction.", details={"deduction_id": str(deduction_id)})
     deduction, notice = found
+    if deduction.effect == "add":
+        raise Conflict("Bonus points are not appealed: an appeal can only lower points that stand against the unit.",
+                       code="NOT_APPEALABLE", details={"deduction_id": str(deduction_id), "effect": deduction.effect})
     now = utcnow()
     closes = appeal_closes(notice.decided_at, window_days, holidays)
     if china_date(now) > closes:

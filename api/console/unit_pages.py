@@ -61,7 +61,8 @@ class UnitPages(Controller):
         try:
             data = parse(await form_values(request), AppealCreate)
             await appeals.file_appeal(db, deduction_id, data, request.user, settings.appeal_window_days,
-                                      settings.appeal_answer_days, settings.holiday_dates)
+                                      settings.appeal_answer_days, settings.holiday_dates,
+                                      committee_size=settings.appeal_committee_size)
             await db.commit()
         except ApiError as exc:
             return await failed(request, db, exc, MY)

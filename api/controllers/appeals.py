@@ -36,7 +36,8 @@ class DeductionAppealController(Controller):
     async def file(self, request: Req, deduction_id: FromPath[uuid.UUID], data: JSONBody[AppealCreate], db: DB,
                    settings: AppSettings) -> AppealOut:
         row = await appeals.file_appeal(db, deduction_id, data, request.user, settings.appeal_window_days,
-                                        settings.appeal_answer_days, settings.holiday_dates, settings.appeal_committee_size)
+                                        settings.appeal_answer_days, settings.holiday_dates,
+                                        committee_size=settings.appeal_committee_size)
         await db.commit()
         return appeals.appeal_out(row)
 

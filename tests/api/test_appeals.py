@@ -15,6 +15,7 @@ from api.models_review import Appeal, AppealVote, Notice
 from api.models_scoring import Deduction
 from api.settings import Settings
 from tests.support.api import add_user, assert_error, login
+from tests.support.console import flash, load_console_demo, post_form, sign_in
 from tests.support.evidence import evidence_settings, photo, upload
 from tests.support.field import field_setup, finding_body, submit
 from tests.support.scoring import insert_deduction
@@ -251,3 +252,30 @@ async def test_who_may_sit_on_the_committee(db, client, field):
                               headers=headers)
         assert_error(r, 403, "FORBIDDEN")
     assert_error(await client.post(f"/api/v1/appeals/{appeal['id']}/decision", json={"outcome": "uphold", "reason": "x"}), 401)
+
+
+@pytest.mark.parametrize("committee_size", [3])
+async def test_an_appeal_filed_in_the_console_gets_the_committee_in_force(client, db, settings):
+    demo = await load_console_demo(db, settings)
+    await sign_in(client, db, "chief")
+    decided = await post_form(client, f"/console/review/{demo.flagged}/decision",
+                              {"back": "/console/review", "action": "confirm", "reason": "照片属实"}, follow=True)
+    assert flash(decided)[0] == "ok"
+    await sign_in(client, db, "unit-humen")
+    page = await post_form(client, f"/console/my/deductions/{demo.flagged}/appeal", {"text": "申请复议"}, follow=True)
+    assert flash(page)[0] == "ok"
+    async with db() as session:
+        appeal = (await session.execute(select(Appeal))).scalar_one()
+    assert appeal.committee_size == 3  # three chiefs' votes decide it, as through the API
+
+
+async def test_bonus_points_are_not_appealed(db, client, field):
+    task, (deduction_id,), _photo, unit, _chief2 = await _standing(db, client, field)
+    async with db() as session:  # a bonus (加分) stands for the unit: an answer could only take it away
+        await session.execute(update(Deduction).where(Deduction.id == uuid.UUID(deduction_id)).values(effect="add"))
+        await session.commit()
+    body = assert_error(await client.post(f"/api/v1/deductions/{deduction_id}/appeals", json={"text": "加分太少"},
+                                          headers=unit), 409, "NOT_APPEALABLE")
+    assert body["details"] == {"deduction_id": deduction_id, "effect": "add"}
+    async with db() as session:
+        assert (await session.execute(select(Appeal))).first() is None
