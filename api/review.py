@@ -78,11 +78,13 @@ def decision_out(row: Decision, status: str) -> DecisionOut:
 
 
 async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionCreate, reviewer: Principal,
-                 holidays: AbstractSet[date] = frozenset()) -> DecisionOut:
+                 holidays: AbstractSet[date] = frozenset(), prefix: str = "$") -> DecisionOut:
     """Apply one decision: 404 unknown deduction, 403 four eyes, 409 ``PERIOD_LOCKED`` or
-    ``ALREADY_DECIDED``, 422 an adjustment of a veto. A deduction that stands starts its
-    notice clock (``holidays`` skipped) and opens its photos to the unit."""
-    check_decision(data)
+    ``ALREADY_DECIDED``, 422 an adjustment of a veto or one that does not lower the points (the
+    rule gives the points; a heavier deduction takes a corrected finding, which the rule scores
+    again). A deduction that stands starts its notice clock (``holidays`` skipped) and opens
+    its photos to the unit. ``prefix`` is the decision's path in the request body."""
+    check_decision(data, prefix)
     # The ledger head first: on SQLite it must be the transaction's first write (api.ledger).
     await lock_head(session)
     query = select(Deduction).where(Deduction.id == deduction_id).with_for_update().execution_options(populate_existing=True)
@@ -99,7 +101,9 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
         raise Conflict(f"The deduction is already {row.status}.", code="ALREADY_DECIDED",
                        details={"deduction_id": str(deduction_id), "status": row.status})
     if data.action == "adjust" and row.effect == "veto":
-        raise _invalid("$.action", "a veto has no points to adjust: confirm or reject it")
+        raise _invalid(f"{prefix}.action", "a veto has no points to adjust: confirm or reject it")
+    if data.action == "adjust" and data.points is not None and data.points >= row.points:
+        raise _invalid(f"{prefix}.points", f"an adjustment lowers the points: give fewer than the {row.points:g} proposed")
     status = STATUS_OF[data.action]
     now = utcnow()
     decision_id = uuid.uuid4()
@@ -143,8 +147,7 @@ async def decide_many(session: AsyncSession, items: Sequence[BulkDecision], revi
     results = []
     for index, item in enumerate(items):
         try:
-            check_decision(item, f"$.decisions[{index}]")
-            out = await decide(session, item.deduction_id, item, reviewer, holidays)
+            out = await decide(session, item.deduction_id, item, reviewer, holidays, f"$.decisions[{index}]")
             await session.commit()
             results.append(BulkResult(deduction_id=item.deduction_id, status_code=200, decision=out))
         except ApiError as exc:

@@ -155,14 +155,18 @@ async def test_bulk_decisions_answer_each_item(client, field):
         {"deduction_id": ghost, "action": "confirm"},
         {"deduction_id": c, "action": "confirm"},
         {"deduction_id": b, "action": "reject"},
-        {"deduction_id": b, "action": "adjust", "points": 2, "reason": "两次"},
+        {"deduction_id": b, "action": "adjust", "points": 1000, "reason": "加重"},
+        {"deduction_id": b, "action": "adjust", "points": 0.5, "reason": "两次"},
     ]}
     r = await client.post("/api/v1/deductions/decisions", json=body, headers=field.chief)
     assert r.status_code == 200, r.text
     results = r.json()["results"]
-    assert [(x["deduction_id"], x["status_code"]) for x in results] == [(a, 200), (ghost, 404), (c, 409), (b, 422), (b, 200)]
-    assert results[0]["decision"]["status"] == "confirmed" and results[4]["decision"]["points"] == 2
+    assert [(x["deduction_id"], x["status_code"]) for x in results] == [
+        (a, 200), (ghost, 404), (c, 409), (b, 422), (b, 422), (b, 200)]
+    assert results[0]["decision"]["status"] == "confirmed" and results[5]["decision"]["points"] == 0.5
     assert results[2]["error"]["code"] == "ALREADY_DECIDED" and results[3]["error"]["details"][0]["path"] == "$.decisions[3].reason"
+    # An adjustment only lowers what the rule gave: a heavier deduction takes a corrected finding.
+    assert results[4]["error"]["details"][0]["path"] == "$.decisions[4].points"
     assert_error(await client.post("/api/v1/deductions/decisions", json={"decisions": []}, headers=field.chief), 422)
 
 
