@@ -4,7 +4,7 @@ Each change is audited (never the password itself: only that it changed)."""
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
@@ -68,7 +68,7 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate, acto
     values = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
     role = values.get("role", user.role)
     unit_code = values.get("unit_code", user.unit_code if role == "unit" else None)
-    if user.role == "admin" and user.active and (role != "admin" or values.get("active") is False):
+    if role != "admin" or values.get("active") is False:
         await _keep_an_admin(session, user)
     if "role" in values or "unit_code" in values:
         await _check_binding(session, role, unit_code)
@@ -94,11 +94,16 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate, acto
 async def _keep_an_admin(session: AsyncSession, leaving: User) -> None:
     """Refuse to demote or disable the last active admin: nobody could manage accounts then.
 
-    The active admins' rows are locked in one order (PostgreSQL; SQLite's write lock serialises
-    anyway), so two admins demoting each other at once cannot both succeed."""
+    Decided on the rows as they are once locked, not as loaded before: on PostgreSQL the
+    active admins' rows are locked in one order (two admins demoting each other at once wait
+    for each other, and the second sees the first's change); on SQLite a first write takes the
+    database's write lock, which a concurrent change then waits for."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(update(User).where(User.id == leaving.id).values(id=User.id)
+                              .execution_options(synchronize_session=False))
     admins = (await session.execute(select(User.id).where(User.role == "admin", User.active.is_(True))
                                     .order_by(User.id).with_for_update())).scalars().all()
-    if not [i for i in admins if i != leaving.id]:
+    if admins == [leaving.id]:
         raise Conflict("This is the last active admin account; make another account admin first.",
                        code="LAST_ADMIN", details={"username": leaving.username})
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
+from sqlalchemy import select
+
+from api.accounts import get_user, update_user
+from api.errors import Conflict
+from api.models import User
+from api.schemas.auth import UserUpdate
 
 from tests.conftest import TEST_SECRET
 from tests.support.api import PASSWORD, add_user, assert_error, auth, login, password_login, seed_registry
@@ -156,3 +163,23 @@ async def test_the_last_active_admin_cannot_be_demoted_or_disabled(db, client):
     # Other changes of the last admin (a new password, enabling) stay possible.
     assert (await client.patch("/api/v1/users/admin2", json={"password": "another passphrase", "active": True},
                                headers=admin2)).status_code == 200
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(db):
+    await add_user(db, "a1", "admin")
+    await add_user(db, "a2", "admin")
+    loaded = asyncio.Barrier(2)
+
+    async def demote(actor: str, target: str) -> None:
+        async with db() as session:
+            user = await get_user(session, target)
+            await loaded.wait()  # both have read their target before either changes anything
+            await update_user(session, user, UserUpdate(role="chief"), actor)
+            await session.commit()
+
+    results = await asyncio.gather(demote("a1", "a2"), demote("a2", "a1"), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(refused) == 1 and refused[0].code == "LAST_ADMIN" and results.count(None) == 1
+    async with db() as session:
+        admins = (await session.execute(select(User.username).where(User.role == "admin", User.active.is_(True)))).scalars().all()
+    assert len(admins) == 1

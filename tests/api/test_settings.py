@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 
 import pytest
@@ -61,12 +62,16 @@ async def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
 
     path = tmp_path / "new.db"
     url = f"sqlite+aiosqlite:///{path}"
-    await asyncio.to_thread(upgrade, url)
-    engine = make_engine(url)
+    umask = os.umask(0o022)  # the usual one, under which SQLite alone would create 0644
     try:
-        async with engine.begin() as connection:  # a write: the -wal and -shm files exist now
-            await connection.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
-            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+        await asyncio.to_thread(upgrade, url)
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as connection:  # a write: the -wal and -shm files exist now
+                await connection.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+                modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+        finally:
+            await engine.dispose()
     finally:
-        await engine.dispose()
+        os.umask(umask)
     assert modes == {"new.db": 0o600, "new.db-wal": 0o600, "new.db-shm": 0o600}
