@@ -91,3 +91,30 @@ async def test_a_failing_run_is_logged_and_retried(tmp_path, caplog):
 def test_the_interval_must_be_positive(tmp_path):
     with pytest.raises(ValueError):
         WalBackfill(str(tmp_path / "field.db"), 0, sqlite_pragmas)
+
+
+async def test_the_log_starts_over_under_steady_load(tmp_path):
+    # Checkpoints that run while the writer keeps committing never copy the last frames, so
+    # the log would never start over by itself (and grow with every row).
+    path = tmp_path / "field.db"
+    engine = await _database(path)
+    writer = GroupCommit(engine, {"note": insert_notes}, wal_backfill_seconds=0.02)
+    writer.wal_backfill.restart_frames = 64  # a long log, at this test's scale
+    await writer.start()
+    written, largest = 0, 0
+    deadline = time.monotonic() + 2.0
+
+    async def phone() -> None:  # eight of them keep the writer's queue from ever running dry
+        nonlocal written, largest
+        while time.monotonic() < deadline:
+            await writer.submit("note", ROW[:1000])
+            written += len(ROW[:1000].encode())
+            largest = max(largest, _size(path.with_name("field.db-wal")))
+
+    try:
+        await asyncio.gather(*(phone() for _ in range(8)))
+    finally:
+        await writer.stop()  # the last connection to close copies and removes the log
+        await engine.dispose()
+    assert written > 4 << 20
+    assert largest < written / 4  # started over many times, instead of holding every row
