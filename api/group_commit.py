@@ -33,6 +33,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Sequence
@@ -194,14 +195,21 @@ class _AsyncWriter:
 
     Taking a pooled connection for every batch cost a ping (the pool checks each connection
     it hands out), a checkout and a check-in: about a tenth of the CPU per finding at full
-    load. A connection that breaks, or is left inside a transaction, is replaced; a batch that
-    finds the database gone on a connection kept from before (a restart cut it) runs once more
-    on a new one, as the pool's ping would have caught it.
+    load. A connection that breaks, or is left inside a transaction, is replaced, and so is
+    one idle for ``IDLE_SECONDS`` (a firewall may have dropped it without a word) or older
+    than ``MAX_AGE_SECONDS`` (as the pool recycles its own). A batch that finds the database
+    gone on a connection kept from before (a restart cut it) runs once more on a new one, as
+    the pool's ping would have caught it; never once its COMMIT was sent, since whether that
+    landed is unknown and a handler need not be idempotent: its callers get the error.
     """
+
+    IDLE_SECONDS = 30.0
+    MAX_AGE_SECONDS = 1800.0
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._connection: AsyncConnection | None = None
+        self._opened = self._used = 0.0
 
     def start(self) -> None:
         pass
@@ -211,25 +219,50 @@ class _AsyncWriter:
         yield  # PostgreSQL's row locks order concurrent writers (api.field_common.task_state)
 
     async def run(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
-        kept = self._connection is not None
+        kept = await self._current() is not None
         try:
-            return await self._transaction(work)
+            connection, transaction, results = await self._work(work)
         except Exception as exc:
             if not (kept and database_unavailable(exc)):
                 raise
-        return await self._transaction(work)
-
-    async def _transaction(self, work: Callable[[Connection], list[Any]]) -> list[Any]:
-        if self._connection is None:
-            self._connection = await self.engine.connect()
-        connection = self._connection
+            connection, transaction, results = await self._work(work)  # once more, on a new connection
         try:
-            async with connection.begin():
-                return await connection.run_sync(work)
+            await transaction.commit()
         except BaseException:
-            if connection.invalidated or connection.in_transaction():
-                await self.close()
+            await self._after_failure(connection)
             raise
+        self._used = time.monotonic()
+        return results
+
+    async def _work(self, work: Callable[[Connection], list[Any]]) -> tuple[AsyncConnection, Any, list[Any]]:
+        """The batch's statements in a new transaction, not yet committed."""
+        connection = self._connection or await self._connect()
+        try:
+            transaction = await connection.begin()
+            return connection, transaction, await connection.run_sync(work)
+        except BaseException:
+            await self._after_failure(connection)
+            raise
+
+    async def _current(self) -> AsyncConnection | None:
+        now = time.monotonic()
+        if self._connection is not None and (now - self._used > self.IDLE_SECONDS
+                                             or now - self._opened > self.MAX_AGE_SECONDS):
+            await self.close()
+        return self._connection
+
+    async def _connect(self) -> AsyncConnection:
+        self._connection = await self.engine.connect()
+        self._opened = self._used = time.monotonic()
+        return self._connection
+
+    async def _after_failure(self, connection: AsyncConnection) -> None:
+        # A transaction whose COMMIT failed is inactive but still begun: roll it back to end it.
+        with contextlib.suppress(Exception):
+            if (transaction := connection.get_transaction()) is not None:
+                await transaction.rollback()
+        if connection.invalidated or connection.get_transaction() is not None:
+            await self.close()
 
     async def close(self) -> None:
         if self._connection is not None:

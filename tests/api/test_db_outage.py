@@ -24,7 +24,7 @@ import httpx
 import pytest
 from litestar.security.jwt import Token
 from litestar.testing import AsyncTestClient
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from api.app import create_app
 from api.db import make_engine, make_sessionmaker
@@ -159,6 +159,39 @@ async def test_the_writer_replaces_its_connection_after_a_restart_without_failin
         assert await writer.submit("names", "after") == "AFTER"  # not a 503 for this phone
         async with make_sessionmaker(engine)() as session:
             assert set((await session.execute(select(LoginThrottle.username))).scalars()) == {"before", "after"}
+    finally:
+        await writer.stop()
+        await engine.dispose()
+
+
+async def test_a_batch_whose_commit_failed_is_not_run_again(cluster):
+    # Whether a COMMIT that failed on the way landed is unknown: running the batch again could
+    # apply it twice. Its callers get the error (and may retry with their own ids) instead.
+    url = await asyncio.to_thread(cluster.create_database, "writer_commit")
+    await asyncio.to_thread(upgrade, url)
+    engine = make_engine(url, pool_size=1)
+    calls: list[str] = []
+
+    def counted(connection, names):
+        calls.extend(names)
+        return _insert_names(connection, names)
+
+    cut: list[bool] = []
+
+    def cut_once(_connection) -> None:
+        if calls[-1:] == ["cut"] and not cut:
+            cut.append(True)
+            raise ConnectionResetError("connection cut while committing")
+
+    event.listen(engine.sync_engine, "commit", cut_once)
+    writer = GroupCommit(engine, {"names": counted})
+    await writer.start()
+    try:
+        assert await writer.submit("names", "first") == "FIRST"  # the writer keeps its connection now
+        with pytest.raises(ConnectionResetError):
+            await writer.submit("names", "cut")
+        assert calls == ["first", "cut"]  # not run a second time
+        assert await writer.submit("names", "after") == "AFTER"
     finally:
         await writer.stop()
         await engine.dispose()
