@@ -58,7 +58,8 @@ def _disposition(name: str) -> str:
 def _csv(headers: list[str], rows: list[list[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(headers)
+    # Headers too: a leaderboard's item columns are named after the catalog's items.
+    writer.writerow([_csv_text(h) for h in headers])
     writer.writerows([_csv_text(v) for v in row] for row in rows)
     # The BOM makes Excel read the file as UTF-8 (Chinese text) instead of the ANSI code page.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -77,6 +78,7 @@ def _xlsx(headers: list[str], rows: list[list[Any]], title: str) -> bytes:
     header = []
     for text in headers:
         cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"  # always text: item names come from the catalog (see _xlsx_cell)
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)

@@ -36,3 +36,15 @@ def test_csv_defuses_cells_excel_would_run():
     assert rows[1] == ["虎门分局", "'" + HOSTILE, "-1.5"]
     assert rows[2] == ["'+86 769 1234", "'@SUM(A1:A2)", "2"]
     assert rows[3] == ["长安分局", "'- 未按时公示", ""]
+
+
+def test_headers_named_by_a_catalog_are_text_too():
+    # A leaderboard's item columns carry the catalog's item names, which a chief wrote.
+    columns = [Column("unit", "Unit", "单位"), Column("item", "-1+2", HOSTILE)]
+    rows = [{"unit": "虎门分局", "item": 18.5}]
+    sheet = openpyxl.load_workbook(io.BytesIO(export_response(columns, rows, fmt="xlsx", lang="zh", filename="t").content)).active
+    header = list(sheet.iter_rows(max_row=1))[0]
+    assert [(c.value, c.data_type) for c in header] == [("单位", "s"), (HOSTILE, "s")]
+    table = list(csv.reader(io.StringIO(export_response(columns, rows, fmt="csv", lang="en", filename="t")
+                                        .content.decode("utf-8-sig"))))
+    assert table[0] == ["Unit", "'-1+2"]
