@@ -98,9 +98,10 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
 
     Locking is refused (409 ``APPEALS_OPEN``) while an appeal of the period is unanswered: the
     answer changes scores, which a locked period forbids. An appeal filed after the lock waits
-    for a reopening. Publishing also publishes the draws of the period's plans (一公开), and is
-    refused (409 ``VISITS_PENDING``) while one of them has unannounced visits not done: every
-    account, the visited units' own included, could then read of them. Reopening leaves the
+    for a reopening, and publishing is refused (409 ``APPEALS_OPEN``) until it is answered.
+    Publishing also publishes the draws of the period's plans (一公开), and is refused (409
+    ``VISITS_PENDING``) while one of them has unannounced visits not done: every account, the
+    visited units' own included, could then read of them. Reopening leaves the
     draws published, since what was made public stays public.
     """
     sources, target = TRANSITIONS[action]
@@ -109,12 +110,14 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
     if row.status not in sources:
         raise Conflict(f"Period {code!r} is {row.status}; it cannot {action} (only from {', '.join(sources)}).",
                        details={"period": code, "status": row.status, "action": action})
-    if action == "lock":
-        # Every appeal is answered, and an answer changes scores, which a lock forbids.
+    if action in ("lock", "publish"):
+        # Every appeal is answered, and an answer changes scores, which a lock forbids; one
+        # filed after the lock keeps the period from being published until it is answered.
         unanswered = (await session.execute(select(func.count()).select_from(Appeal).where(
             Appeal.period_code == code, Appeal.status == "open"))).scalar_one()
         if unanswered:
-            raise Conflict(f"Period {code!r} has {unanswered} unanswered appeal(s); answer them before locking it.",
+            raise Conflict(f"Period {code!r} has {unanswered} unanswered appeal(s); answer them (reopening it if "
+                           f"locked) before you {action} it.",
                            code="APPEALS_OPEN", details={"period": code, "open_appeals": unanswered})
     if action == "publish":
         unpublished = select(Draw.id).where(Draw.plan_id.in_(plans), Draw.published_at.is_(None))

@@ -17,7 +17,7 @@ from api.settings import Settings
 from tests.support.api import add_user, assert_error, login
 from tests.support.console import flash, load_console_demo, post_form, sign_in
 from tests.support.evidence import evidence_settings, photo, upload
-from tests.support.field import field_setup, finding_body, submit
+from tests.support.field import DEMO_PERIOD, field_setup, finding_body, submit
 from tests.support.scoring import insert_deduction
 
 VISIT_RULE = "inspection.window_conduct"
@@ -279,3 +279,18 @@ async def test_bonus_points_are_not_appealed(db, client, field):
     assert body["details"] == {"deduction_id": deduction_id, "effect": "add"}
     async with db() as session:
         assert (await session.execute(select(Appeal))).first() is None
+
+
+async def test_an_appeal_filed_after_the_lock_keeps_the_period_unpublished(db, client, field):
+    task, (deduction_id,), _photo, unit, chief2 = await _standing(db, client, field)
+    assert (await client.post(f"/api/v1/periods/{DEMO_PERIOD}/lock", headers=field.chief)).status_code == 200
+    # The window is still open: the unit may appeal, and the answer must wait for a reopening.
+    filed = await client.post(f"/api/v1/deductions/{deduction_id}/appeals", json={"text": "不服"}, headers=unit)
+    assert filed.status_code == 201
+    answer = {"outcome": "overturn", "reason": "撤销"}
+    assert_error(await client.post(f"/api/v1/appeals/{filed.json()['id']}/decision", json=answer, headers=chief2),
+                 409, "PERIOD_LOCKED")
+    body = assert_error(await client.post(f"/api/v1/periods/{DEMO_PERIOD}/publish", headers=field.chief), 409, "APPEALS_OPEN")
+    assert body["details"] == {"period": DEMO_PERIOD, "open_appeals": 1}
+    period = (await client.get(f"/api/v1/periods/{DEMO_PERIOD}", headers=field.chief)).json()
+    assert period["status"] == "locked"
