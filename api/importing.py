@@ -94,6 +94,20 @@ def _decode(data: bytes) -> str:
         return data.decode("gb18030")
 
 
+MAX_ROWS = 500_000
+"""Rows an imported table may hold. The byte limit alone does not bound an XLSX: a 1 MB
+workbook can expand to millions of rows, gigabytes once read."""
+
+
+def _limited(rows: Any) -> list[list[str | None]]:
+    read: list[list[str | None]] = []
+    for row in rows:
+        if len(read) > MAX_ROWS:  # the header and MAX_ROWS rows
+            raise ValueError(f"more than {MAX_ROWS:,} rows: split the file")
+        read.append([_cell_text(v) for v in row])
+    return read
+
+
 def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
     """Header and ``(row_number, cells)`` of the first sheet of an XLSX or a CSV file.
 
@@ -108,14 +122,17 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
         except Exception as exc:  # openpyxl raises many types for a broken zip or sheet
             raise ValueError(f"not a readable XLSX file ({type(exc).__name__})") from None
         try:
-            rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+            sheet = book.worksheets[0]
+            # Some writers (streaming ones) leave a wrong <dimension>: trusting it drops rows and columns.
+            sheet.reset_dimensions()
+            rows = _limited(sheet.iter_rows(values_only=True))
         finally:
             book.close()
     else:
         if b"\x00" in data[:4096]:
             raise ValueError("not a CSV or XLSX file")
         try:
-            rows = [[_cell_text(v) for v in row] for row in csv.reader(io.StringIO(_decode(data)))]
+            rows = _limited(csv.reader(io.StringIO(_decode(data))))
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValueError(f"not a readable CSV file: {exc}") from None
     if not rows or not any(rows[0]):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from datetime import date
 
 import openpyxl
 import pytest
 
+from api import importing
 from tests.support.api import add_user, assert_error, login, seed_registry
 
 UNITS_CSV = (
@@ -122,3 +125,39 @@ async def test_import_needs_an_editor(db, client, chief):
     await add_user(db, "insp", "inspector")
     insp = await login(client, "insp")
     assert_error(await client.post("/api/v1/imports/units", content=UNITS_CSV.encode(), headers=insp), 403)
+
+
+def _stale_dimension(book: openpyxl.Workbook, ref: str) -> bytes:
+    """The workbook's bytes with the sheet's <dimension> rewritten, as streaming writers leave it."""
+    saved = io.BytesIO()
+    book.save(saved)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(saved.getvalue())) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), data)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+async def test_an_xlsx_with_a_stale_dimension_is_read_whole(client, chief):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "name", "kind", "parent_code"])
+    for n in range(1, 6):
+        sheet.append([f"DIM-{n}", f"维度{n}所", "office", "DG"])
+    r = await client.post("/api/v1/imports/units", content=_stale_dimension(book, "A1:C3"), headers=chief)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == 5  # not 2 rows of 3 columns, as the tag claims
+    unit = (await client.get("/api/v1/units/DIM-5", headers=chief)).json()
+    assert (unit["name"], unit["parent_code"]) == ("维度5所", "DG")
+
+
+async def test_a_table_past_the_row_limit_is_refused_whole(client, chief, monkeypatch):
+    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    rows = "".join(f"R-{n},第{n}所,office,DG\n" for n in range(4))
+    r = await client.post("/api/v1/imports/units", content=f"code,name,kind,parent_code\n{rows}".encode(), headers=chief)
+    body = assert_error(r, 422, "IMPORT_INVALID")
+    assert "more than 3 rows" in str(body["details"])
+    assert (await client.get("/api/v1/units/R-0", headers=chief)).status_code == 404
