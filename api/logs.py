@@ -111,6 +111,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 await _refuse_nul(send_with_id)
                 return
             await app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered by the exception middleware outside this one (e.g. the auth
+            # middleware's 401), whose send this one never sees: log the status it will send.
+            if status == 500:
+                status = int(getattr(exc, "status_code", 500))
+            raise
         finally:
             if _access.isEnabledFor(logging.INFO):
                 user = scope.get("user")

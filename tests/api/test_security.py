@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import re
 import time
 import uuid
@@ -261,3 +262,12 @@ async def test_no_client_supplied_name_becomes_a_path(client, db, settings, tmp_
     outside_after = sorted(str(p) for p in tmp_path.rglob("*") if evidence_root not in p.parents)
     assert outside_after == outside_before
     assert not Path("/tmp/spotcheck-owned.jpg").exists()
+
+
+async def test_the_access_log_records_the_status_sent(client, people, caplog):
+    with caplog.at_level(logging.INFO, logger="spotcheck.access"):
+        assert (await client.get("/api/v1/units")).status_code == 401  # answered outside the middleware stack
+        assert (await client.get("/api/v1/units", headers=people["chief"])).status_code == 200
+        assert (await client.get("/api/v1/units/NOPE", headers=people["chief"])).status_code == 404
+    logged = [(r.path, r.status) for r in caplog.records if r.name == "spotcheck.access"]
+    assert logged == [("/api/v1/units", 401), ("/api/v1/units", 200), ("/api/v1/units/NOPE", 404)]
