@@ -241,16 +241,26 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]], progress: Progress | None) -> tuple[int, int]:
+async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]],
+                 progress: Progress | None) -> tuple[int, int, int]:
+    """Insert the new rows and update the stored ones that differ: (created, updated,
+    unchanged). A stored row the file repeats as it is keeps its ``updated_at``: a nightly
+    re-import of the registry must not make every phone download its task list again."""
     model, key_col = resource.model, resource.key_column()
-    ids: dict[str, int] = {}
+    columns = [model.__table__.c[name] for name in rows[0]]
+    stored: dict[str, dict[str, Any]] = {}
     for chunk in chunks([r[resource.key] for r in rows]):
-        ids.update((await session.execute(select(key_col, model.id).where(key_col.in_(chunk)))).all())
+        for found in (await session.execute(select(model.id, *columns).where(key_col.in_(chunk)))).mappings():
+            stored[found[resource.key]] = dict(found)
+    ids = {key: found["id"] for key, found in stored.items()}
+    changed = [r for r in rows if r[resource.key] in stored
+               and any(stored[r[resource.key]][name] != value for name, value in r.items())]
     # Units may name parents that come later in the file: insert without parents first,
     # then set every parent once all codes exist, so foreign keys hold at each statement.
     deferred = resource is UNITS and "parent_code" in rows[0]
     new = [{**r, "parent_code": None} if deferred else r for r in rows if r[resource.key] not in ids]
-    old = [{**{k: v for k, v in r.items() if not (deferred and k == "parent_code")}, "id": ids[r[resource.key]]} for r in rows if r[resource.key] in ids]
+    old = [{**{k: v for k, v in r.items() if not (deferred and k == "parent_code")}, "id": ids[r[resource.key]]}
+           for r in changed]
     for chunk in chunks(new):
         await session.execute(insert(model), chunk)
         if progress:
@@ -259,13 +269,17 @@ async def _apply(session: AsyncSession, resource: Resource, rows: list[dict[str,
         await session.execute(update(model), chunk)
         if progress:
             progress(len(chunk))
+    if progress and len(rows) > len(new) + len(old):
+        progress(len(rows) - len(new) - len(old))
     if deferred:
-        for chunk in chunks([r for r in rows if r[resource.key] not in ids]):
+        fresh = [r for r in rows if r[resource.key] not in ids]
+        for chunk in chunks(fresh):
             ids.update((await session.execute(select(key_col, model.id).where(key_col.in_([r["code"] for r in chunk])))).all())
-        links = [{"id": ids[r["code"]], "parent_code": r["parent_code"]} for r in rows]
+        relinked = fresh + [r for r in changed if stored[r["code"]]["parent_code"] != r["parent_code"]]
+        links = [{"id": ids[r["code"]], "parent_code": r["parent_code"]} for r in relinked]
         for chunk in chunks(links):
             await session.execute(update(model), chunk)
-    return len(new), len(old)
+    return len(new), len(changed), len(rows) - len(new) - len(changed)
 
 
 def record_import(session: AsyncSession, actor: str, action: str, digest: str, file_name: str | None,
@@ -282,11 +296,12 @@ async def _check_and_apply(session: AsyncSession, resource: Resource, records: l
         # Report reference problems too, so one round trip shows every bad row.
         errors = errors + await _check_references(session, resource, records)
     raise_if_errors(errors)
-    created, updated = await _apply(session, resource, [v for _, v in records], progress)
+    created, updated, unchanged = await _apply(session, resource, [v for _, v in records], progress)
     record_import(session, actor, f"{resource.audit_type}.imported", digest, file_name,
-                  {"rows": len(records), "created": created, "updated": updated})
+                  {"rows": len(records), "created": created, "updated": updated, "unchanged": unchanged})
     await session.flush()
-    return ImportReport(kind=resource.kind, rows=len(records), created=created, updated=updated)  # type: ignore[arg-type]
+    return ImportReport(kind=resource.kind, rows=len(records), created=created, updated=updated,  # type: ignore[arg-type]
+                        unchanged=unchanged)
 
 
 async def import_records(session: AsyncSession, resource: Resource, rows: list[dict[str, Any]], *, progress: Progress | None = None,

@@ -162,3 +162,5 @@ class ImportReport(msgspec.Struct, kw_only=True):
     rows: int
     created: int
     updated: int
+    unchanged: int = 0
+    """Stored rows the file repeats as they are: left untouched (their ``updated_at`` too)."""

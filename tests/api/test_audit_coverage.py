@@ -176,7 +176,8 @@ async def test_registry_changes_and_imports_are_audited(db, client):
     assert r.status_code == 200, r.text
     sha = hashlib.sha256(data).hexdigest()
     assert await log.new() == [Event("chief", "unit.imported", "file", sha, None,
-                                     {"file_name": "分局.csv", "sha256": sha, "rows": 2, "created": 1, "updated": 1},
+                                     {"file_name": "分局.csv", "sha256": sha, "rows": 2, "created": 1, "updated": 0,
+                                      "unchanged": 1},
                                      r.headers["x-request-id"])]
     assert_error(await client.post("/api/v1/imports/units", content=b"code,name,kind\nX,,office\n", headers=chief), 422)
     assert_error(await client.post("/api/v1/imports/units?file_name=a/b.csv", content=data, headers=chief), 422)

@@ -34,12 +34,17 @@ async def count(client, headers, path="/api/v1/units"):
 async def test_csv_import_creates_then_updates(client, chief):
     r = await client.post("/api/v1/imports/units", content=UNITS_CSV.encode(), headers={**chief, "Content-Type": "text/csv"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"kind": "units", "rows": 2, "created": 2, "updated": 0}
+    assert r.json() == {"kind": "units", "rows": 2, "created": 2, "updated": 0, "unchanged": 0}
     entity = (await client.get("/api/v1/units/DG-SL-001", headers=chief)).json()
     assert entity["parent_code"] == "DG-SL" and entity["tier"] is None and entity["lat"] == 23.11
+    entity_stamp = entity["updated_at"]
     again = await client.post("/api/v1/imports/units", content=UNITS_CSV.replace("石龙分局", "石龙分局（新）").encode(), headers=chief)
-    assert again.json() == {"kind": "units", "rows": 2, "created": 0, "updated": 2}
+    # Only the office's name differs: the entity, repeated as it is, is left untouched.
+    assert again.json() == {"kind": "units", "rows": 2, "created": 0, "updated": 1, "unchanged": 1}
     assert (await client.get("/api/v1/units/DG-SL", headers=chief)).json()["name"] == "石龙分局（新）"
+    assert (await client.get("/api/v1/units/DG-SL-001", headers=chief)).json()["updated_at"] == entity_stamp
+    same = await client.post("/api/v1/imports/units", content=UNITS_CSV.replace("石龙分局", "石龙分局（新）").encode(), headers=chief)
+    assert same.json() == {"kind": "units", "rows": 2, "created": 0, "updated": 0, "unchanged": 2}
 
 
 async def test_children_may_come_before_parents_in_the_file(client, chief):
