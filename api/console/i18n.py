@@ -130,6 +130,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "review.bulk": ("批量处理勾选的扣分", "Decide the selected deductions"),
     "review.bulk_submit": ("批量提交", "Submit for selected"),
     "review.bulk_none": ("未勾选任何扣分。", "No deduction was selected."),
+    "review.bulk_too_many": ("一次最多处理 {limit} 条，请分批提交。", "At most {limit} at a time: submit them in parts."),
     "review.bulk_done": ("已处理 {ok} 条，{failed} 条未处理。", "{ok} decided, {failed} refused."),
     "review.done.confirmed": ("已确认扣分。", "Deduction confirmed."),
     "review.done.adjusted": ("已调整扣分。", "Deduction adjusted."),

@@ -18,7 +18,7 @@ from api.console.session import allow
 from api.deps import DB, AppSettings
 from api.errors import ApiError, Conflict, NotFound
 from api.models_scoring import Deduction
-from api.schemas.review import BulkDecision, DecisionCreate, ReviewItem
+from api.schemas.review import MAX_BULK, BulkDecision, DecisionCreate, ReviewItem
 from api.security import Principal
 from evidence.flags import FlagCode
 
@@ -85,6 +85,8 @@ class ReviewPages(Controller):
         ids = values.pop("deduction_ids", [])
         if not ids:
             return redirect(back, flash=("error", translator(request)("review.bulk_none")))
+        if len(ids) > MAX_BULK:  # as the API: one request decides at most that many
+            return redirect(back, flash=("error", translator(request)("review.bulk_too_many", limit=MAX_BULK)))
         try:
             items = [parse({**values, "deduction_id": value}, BulkDecision) for value in ids]
         except ApiError as exc:

@@ -101,6 +101,10 @@ async def test_review_decisions_one_by_one_and_in_bulk(client, db, settings):
     assert flash(page)[0] == "error" and "已处理 1 条，1 条未处理" in flash(page)[1]
     nothing = await post_form(client, "/console/review/bulk", {"back": "/console/review", "action": "confirm"}, follow=True)
     assert flash(nothing) == ("error", "未勾选任何扣分。")
+    too_many = {"back": "/console/review", "action": "confirm",
+                "deduction_ids": [str(fourth)] + [str(uuid.uuid4()) for _ in range(200)]}
+    page = await post_form(client, "/console/review/bulk", too_many, follow=True)
+    assert flash(page) == ("error", "一次最多处理 200 条，请分批提交。")  # as the API's limit; none decided
     assert [(await _deduction(db, d)).status for d in (first, second, third, fourth)] == ["confirmed", "confirmed", "rejected", "proposed"]
     api = (await client.get("/api/v1/reviews", headers=await login(client, "chief"))).json()
     assert {i["deduction_id"] for i in api["items"]} == {str(d) for d in demo.proposed[3:]} | {
