@@ -199,7 +199,15 @@ def metadata_columns(metadata: PhotoMetadata, naive_zone: timezone) -> dict[str,
             "gps_alt": gps.altitude_m if gps else None}
 
 
-def _out(row: Evidence, entry: LedgerEntryRow) -> EvidenceOut:
+def _shown_flags(row: Evidence, viewer: Principal | None) -> list[Flag]:
+    flags = msgspec.convert(row.flags, list[Flag])
+    if viewer is not None and viewer.role == "unit":
+        # A unit sees that its photo is flagged, not which other visit's photo it repeats.
+        flags = [msgspec.structs.replace(f, evidence_ids=()) for f in flags]
+    return flags
+
+
+def _out(row: Evidence, entry: LedgerEntryRow, viewer: Principal | None = None) -> EvidenceOut:
     metadata = msgspec.convert(row.photo_metadata, PhotoMetadata)
     fmt = ImageFormat(row.format)
     return EvidenceOut(
@@ -208,7 +216,7 @@ def _out(row: Evidence, entry: LedgerEntryRow) -> EvidenceOut:
         display_width=row.display_width, display_height=row.display_height, capture_time=row.capture_time,
         capture_time_source=metadata.capture_time_source, gps=metadata.gps, metadata=metadata,
         metadata_sha256=row.metadata_sha256, phash=f"{from_signed64(row.phash):016x}",
-        flags=msgspec.convert(row.flags, list[Flag]), flags_at=row.flags_at,
+        flags=_shown_flags(row, viewer), flags_at=row.flags_at,
         thumbnails=[ThumbnailOut(box=t["box"], width=t["width"], height=t["height"]) for t in row.thumbnails],
         received_at=row.received_at,
         receipt=Receipt(index=entry.seq, leaf_hash=bytes(entry.leaf_hash).hex(), tree_size=entry.seq + 1,
@@ -217,9 +225,11 @@ def _out(row: Evidence, entry: LedgerEntryRow) -> EvidenceOut:
     )
 
 
-async def evidence_out(session: AsyncSession, row: Evidence) -> EvidenceOut:
+async def evidence_out(session: AsyncSession, row: Evidence, viewer: Principal | None = None) -> EvidenceOut:
+    """The photo's record as ``viewer`` may see it (a unit: without the ids of other visits'
+    photos its flags point at)."""
     entry = (await session.execute(select(LedgerEntryRow).where(LedgerEntryRow.seq == row.ledger_seq))).scalar_one()
-    return _out(row, entry)
+    return _out(row, entry, viewer)
 
 
 async def evidence_page(
@@ -231,4 +241,4 @@ async def evidence_page(
         select(Evidence, LedgerEntryRow).join(LedgerEntryRow, LedgerEntryRow.seq == Evidence.ledger_seq)
         .where(*where).order_by(Evidence.received_at, Evidence.id).limit(limit).offset(offset)
     )
-    return {"items": [_out(e, l) for e, l in rows], "total": total, "limit": limit, "offset": offset}
+    return {"items": [_out(e, l, p) for e, l in rows], "total": total, "limit": limit, "offset": offset}

@@ -171,7 +171,7 @@ def make_evidence_controller(max_bytes: int) -> type[Controller]:
 
         @get("/{evidence_id:uuid}", operation_id="getEvidence", summary="Metadata, flags and ledger receipt of a photo")
         async def read(self, request: Req, evidence_id: FromPath[uuid.UUID], db: DB) -> EvidenceOut:
-            return await evidence_out(db, await get_evidence(db, request.user, evidence_id))
+            return await evidence_out(db, await get_evidence(db, request.user, evidence_id), request.user)
 
         @get("/{evidence_id:uuid}/original", operation_id="getEvidenceOriginal",
              summary="The photo exactly as received (ETag = its SHA-256)",

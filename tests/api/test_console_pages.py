@@ -130,6 +130,13 @@ async def test_a_unit_is_told_appeals_and_another_chief_answers(client, db, sett
     assert (await client.get(f"/console/evidence/{demo.reused}/thumbnail")).status_code == 404
     await sign_in(client, db, "unit-humen")
     assert (await client.get(f"/console/evidence/{demo.reused}/thumbnail")).status_code == 200
+    # The unit sees that its photo is flagged as reused, not which other visit's photo it repeats.
+    flags = {role: (await client.get(f"/api/v1/evidence/{demo.reused}", headers=await login(client, name))).json()["flags"]
+             for role, name in (("chief", "chief"), ("unit", "unit-humen"))}
+    reused = [f for f in flags["chief"] if f["code"] == "reused_exact"]
+    assert reused and reused[0]["evidence_ids"] == [str(demo.original)]
+    assert [f["code"] for f in flags["unit"]] == [f["code"] for f in flags["chief"]]
+    assert all(f["evidence_ids"] == [] for f in flags["unit"])
 
     mine = (await client.get("/console/my")).text
     card = mine[mine.index(f'data-deduction="{demo.flagged}"'):]
