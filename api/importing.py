@@ -10,6 +10,7 @@ nothing. A good file is applied in one transaction: rows whose key exists are up
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -35,6 +36,7 @@ MAX_REPORTED_ERRORS = 1000
 CHUNK = 1000
 LIST_FIELDS = {"handlers", "qualifications"}
 _LIST_SPLIT = re.compile(r"[;,，；、|]")
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _BOOL_WORDS = {"是": "true", "否": "false", "yes": "true", "no": "false", "y": "true", "n": "false"}
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -142,13 +144,27 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
     return header, body
 
 
+@functools.lru_cache(maxsize=None)
+def _numeric_or_date(kind: Any) -> bool:
+    """Whether a field takes a number or a date (alone or in a union with None)."""
+    info = msgspec.inspect.type_info(kind)
+    members = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
+    return any(isinstance(m, (msgspec.inspect.IntType, msgspec.inspect.FloatType, msgspec.inspect.DateType)) for m in members)
+
+
 def _convert_cell(field: msgspec.structs.FieldInfo, text: str) -> Any:
     if field.name in LIST_FIELDS:
         value: Any = sorted({p.strip() for p in _LIST_SPLIT.split(text) if p.strip()})
     elif field.name == "active":
         value = _BOOL_WORDS.get(text.lower(), text.lower())
-    else:
+    elif not _numeric_or_date(field.type):
         value = text
+    else:
+        # Numbers and dates as Chinese Excel and keyboards write them: full-width digits
+        # (２２．５), and dates as 2026/3/5 or 2026年3月5日 (CSV saved from a Chinese Excel).
+        value = unicodedata.normalize("NFKC", text)
+        if (day := _DATE.fullmatch(value)) is not None:
+            value = "{:04d}-{:02d}-{:02d}".format(*map(int, day.groups()))
     return msgspec.convert(value, field.type, strict=False)
 
 
@@ -159,6 +175,11 @@ def parse_records(
     missing columns, bad values, and rows repeating the ``key`` columns of an earlier row."""
     fields = {f.name: f for f in msgspec.structs.fields(struct)}
     errors: list[RowError] = []
+    # A column with neither a name nor a value (Excel's formatted or trailing empty columns) is no column.
+    blank = {i for i, h in enumerate(header) if not h and all(i >= len(c) or c[i] is None for _, c in body)}
+    if blank:
+        header = [h for i, h in enumerate(header) if i not in blank]
+        body = [(n, [v for i, v in enumerate(c) if i not in blank]) for n, c in body]
     for column in header:
         if column not in fields:
             errors.append(RowError(row=1, column=column or None, message=f"unknown column; expected some of {sorted(fields)}"))

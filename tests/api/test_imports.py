@@ -166,3 +166,22 @@ async def test_a_table_past_the_row_limit_is_refused_whole(client, chief, monkey
     body = assert_error(r, 422, "IMPORT_INVALID")
     assert "more than 3 rows" in str(body["details"])
     assert (await client.get("/api/v1/units/R-0", headers=chief)).status_code == 404
+
+
+async def test_what_a_chinese_excel_writes_is_read(client, chief):
+    # CSV saved by a Chinese Excel: dates as 2026/3/5, a trailing empty column; typed by hand:
+    # full-width digits and 年月日.
+    units = "code,name,kind,lat,tier,parent_code,\nDG-QX,清溪分局,office,２２．９,４,DG,\n"
+    r = await client.post("/api/v1/imports/units", content=units.encode("gb18030"), headers=chief)
+    assert r.status_code == 200, r.text
+    office = (await client.get("/api/v1/units/DG-QX", headers=chief)).json()
+    assert (office["lat"], office["tier"]) == (22.9, 4)
+    files = "code,unit_code,type,closed_on\nF-1,DG-QX,enforcement,2026/3/5\nF-2,DG-QX,complaint,2026年11月20日\n"
+    r = await client.post("/api/v1/imports/case-files", content=files.encode(), headers=chief)
+    assert r.status_code == 200, r.text
+    closed = {c["code"]: c["closed_on"] for c in (await client.get("/api/v1/case-files?unit_code=DG-QX", headers=chief)).json()["items"]}
+    assert closed == {"F-1": "2026-03-05", "F-2": "2026-11-20"}
+    # A date that is none is still refused, naming its cell.
+    bad = "code,unit_code,type,closed_on\nF-3,DG-QX,enforcement,2026/13/45\n"
+    body = assert_error(await client.post("/api/v1/imports/case-files", content=bad.encode(), headers=chief), 422)
+    assert [(e["row"], e["column"]) for e in body["details"]] == [(2, "closed_on")]
