@@ -116,6 +116,9 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
     The format is sniffed from the bytes. Row numbers are the spreadsheet's (header = 1);
     blank rows are skipped. Raises ``ValueError`` for an unreadable file.
     """
+    if data.startswith(b"--") and b"content-disposition: form-data" in data[:2048].lower():
+        raise ValueError("the body is a multipart form: send the file's own bytes as the body "
+                         "(curl --data-binary @FILE, not -F)")
     if data.startswith(XLSX_MAGIC):
         import openpyxl
 

@@ -185,3 +185,11 @@ async def test_what_a_chinese_excel_writes_is_read(client, chief):
     bad = "code,unit_code,type,closed_on\nF-3,DG-QX,enforcement,2026/13/45\n"
     body = assert_error(await client.post("/api/v1/imports/case-files", content=bad.encode(), headers=chief), 422)
     assert [(e["row"], e["column"]) for e in body["details"]] == [(2, "closed_on")]
+
+
+async def test_a_multipart_form_is_told_to_send_the_file_itself(client, chief):
+    r = await client.post("/api/v1/imports/units", files={"file": ("units.csv", UNITS_CSV.encode(), "text/csv")},
+                          headers=chief)
+    body = assert_error(r, 422, "IMPORT_INVALID")
+    assert [(e["row"], e["column"]) for e in body["details"]] == [(1, None)]
+    assert "--data-binary" in body["details"][0]["message"]
