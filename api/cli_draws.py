@@ -58,7 +58,7 @@ def _fail(exc: sampling.SamplingError) -> click.ClickException:
     return click.ClickException(f"{exc.code}: {exc.message}")
 
 
-@click.command(help="Draw a sample offline from a CSV/XLSX registry export (columns include `code`).")
+@click.command(help="Draw a sample offline from a registry file: the CSV/XLSX `spotcheck import units` takes (columns include `code`).")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--seed", required=True, help="The public seed (text; '007' and '7' differ).")
 @click.option("--algorithm", type=click.Choice(["consistent-sha256", "philox-keyed"]), default="consistent-sha256", show_default=True)
