@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 import unicodedata
+import zipfile
 from datetime import date, datetime
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
@@ -110,6 +111,17 @@ def _limited(rows: Any) -> list[list[str | None]]:
     return read
 
 
+_UNCACHED = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*>\s*<f(?:[^>]*/>|[^>]*>.*?</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>', re.S)
+
+
+def _uncached_formulas(data: bytes, sheet_path: str) -> list[str]:
+    """Cells of the sheet holding a formula but no saved result (written by a program, never
+    opened in Excel): openpyxl reads them as empty."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        xml = book.read(sheet_path)
+    return [m.decode() for m in _UNCACHED.findall(xml)] if b"<f" in xml else []
+
+
 def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
     """Header and ``(row_number, cells)`` of the first sheet of an XLSX or a CSV file.
 
@@ -131,8 +143,13 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
             # Some writers (streaming ones) leave a wrong <dimension>: trusting it drops rows and columns.
             sheet.reset_dimensions()
             rows = _limited(sheet.iter_rows(values_only=True))
+            uncached = _uncached_formulas(data, sheet._worksheet_path)
         finally:
             book.close()
+        if uncached:
+            # Read as empty, they would clear stored values or look like missing ones.
+            raise ValueError(f"cells {', '.join(uncached[:5])}{' …' if len(uncached) > 5 else ''} hold formulas "
+                             "with no saved value: open and save the file in Excel, or paste the values")
     else:
         if b"\x00" in data[:4096]:
             raise ValueError("not a CSV or XLSX file")

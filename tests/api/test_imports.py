@@ -193,3 +193,15 @@ async def test_a_multipart_form_is_told_to_send_the_file_itself(client, chief):
     body = assert_error(r, 422, "IMPORT_INVALID")
     assert [(e["row"], e["column"]) for e in body["details"]] == [(1, None)]
     assert "--data-binary" in body["details"][0]["message"]
+
+
+async def test_formulas_with_no_saved_value_are_refused_not_read_as_empty(client, chief):
+    book = openpyxl.Workbook()  # written by a program: openpyxl saves formulas without results
+    sheet = book.active
+    sheet.append(["code", "name", "kind", "district"])
+    sheet.append(["FX-1", "公式所", "office", '=B2&"片区"'])
+    saved = io.BytesIO()
+    book.save(saved)
+    body = assert_error(await client.post("/api/v1/imports/units", content=saved.getvalue(), headers=chief), 422, "IMPORT_INVALID")
+    assert "D2" in body["details"][0]["message"]
+    assert (await client.get("/api/v1/units/FX-1", headers=chief)).status_code == 404
