@@ -97,6 +97,20 @@ def _decode(data: bytes) -> str:
         return data.decode("gb18030")
 
 
+def _shown(cell: Any) -> Any:
+    """An XLSX cell's value as Excel shows it, where the two differ in what they mean: a
+    number formatted with zeros (000123, a code typed with its leading zeros) and a
+    percentage (88.5 for 88.5 %, as rates are given in percent points)."""
+    value, shape = cell.value, getattr(cell, "number_format", None) or "General"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if _ZEROS.fullmatch(shape) and float(value).is_integer():
+            return str(int(value)).zfill(len(shape))
+        if shape.endswith("%"):
+            return round(value * 100, 9)
+    return value
+
+
+_ZEROS = re.compile(r"0+")
 MAX_ROWS = 500_000
 """Rows an imported table may hold. The byte limit alone does not bound an XLSX: a 1 MB
 workbook can expand to millions of rows, gigabytes once read."""
@@ -142,7 +156,7 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
             sheet = book.worksheets[0]
             # Some writers (streaming ones) leave a wrong <dimension>: trusting it drops rows and columns.
             sheet.reset_dimensions()
-            rows = _limited(sheet.iter_rows(values_only=True))
+            rows = _limited([_shown(cell) for cell in row] for row in sheet.iter_rows())
             uncached = _uncached_formulas(data, sheet._worksheet_path)
         finally:
             book.close()

@@ -205,3 +205,16 @@ async def test_formulas_with_no_saved_value_are_refused_not_read_as_empty(client
     body = assert_error(await client.post("/api/v1/imports/units", content=saved.getvalue(), headers=chief), 422, "IMPORT_INVALID")
     assert "D2" in body["details"][0]["message"]
     assert (await client.get("/api/v1/units/FX-1", headers=chief)).status_code == 404
+
+
+def test_xlsx_numbers_are_read_as_excel_shows_them():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "value", "plain"])
+    sheet.append([123, 0.885, 0.885])
+    sheet["A2"].number_format = "000000"  # typed as 000123: Excel keeps the number, shows the zeros
+    sheet["B2"].number_format = "0.0%"  # shown as 88.5%: a rate in percent points
+    saved = io.BytesIO()
+    book.save(saved)
+    header, body = importing.read_table(saved.getvalue())
+    assert header == ["code", "value", "plain"] and body == [(2, ["000123", "88.5", "0.885"])]
