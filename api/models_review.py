@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, JSONType, UTCDateTime, utcnow
 
-__all__ = ["Appeal", "AppealVote", "AuditEvent", "CitedEvidence", "Decision", "Notice", "PeriodTransition"]
+__all__ = ["Appeal", "AppealVote", "AuditEvent", "CitedEvidence", "Decision", "Notice", "PeriodTransition", "PeriodUnit"]
 
 
 class PeriodTransition(Base):
@@ -32,6 +32,19 @@ class PeriodTransition(Base):
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PeriodUnit(Base):
+    """A unit a locked or published period assesses, as the registry said at the lock.
+
+    An open period assesses the registry's units of its kind as they are now; a lock keeps
+    that list, so that a later registry change (a unit that changes kind or parent, a new
+    office) cannot change a locked or published leaderboard. A reopening drops it."""
+
+    __tablename__ = "period_units"
+
+    period_code: Mapped[str] = mapped_column(String(100), ForeignKey("periods.code", ondelete="CASCADE"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(100), ForeignKey("units.code", ondelete="RESTRICT"), primary_key=True)
 
 
 class Decision(Base):

@@ -7,7 +7,7 @@ it to be open. Functions never commit.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit, documents
@@ -16,7 +16,7 @@ from api.importing import chunks
 from api.db import utcnow
 from api.models import Unit
 from api.models_draws import Draw, Plan
-from api.models_review import Appeal, PeriodTransition
+from api.models_review import Appeal, PeriodTransition, PeriodUnit
 from api.models_scoring import Period
 from api.registry import missing_units
 from api.tasks import pending_unannounced
@@ -125,6 +125,11 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
             raise Conflict(f"Unannounced visits of period {code!r} are not done yet: publishing its draws would announce them.",
                            code="VISITS_PENDING", details={"draws": {str(k): v for k, v in pending.items()}})
     now = utcnow()
+    if action == "lock":  # the units it assesses from now on, whatever the registry does
+        await session.execute(insert(PeriodUnit).from_select(["period_code", "unit_code"],
+                                                             select(literal(code), Unit.code).where(*_assessed(row))))
+    elif action == "reopen":
+        await session.execute(delete(PeriodUnit).where(PeriodUnit.period_code == code))
     session.add(PeriodTransition(period_code=code, from_status=row.status, to_status=target, reason=reason,
                                  actor=actor, at=now))
     audit.record(session, actor, f"period.{action}", "period", code, {"status": row.status},
@@ -141,6 +146,10 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
 
 
 def _assessed(period: Period) -> list[ColumnElement[bool]]:
+    """An open period assesses the registry's units of its kind as they are now; a locked or
+    published one, those it assessed when it was locked (:class:`PeriodUnit`)."""
+    if period.status != "open":
+        return [Unit.code.in_(select(PeriodUnit.unit_code).where(PeriodUnit.period_code == period.code))]
     filters = [Unit.kind == period.unit_kind]
     if period.parent_code is not None:
         filters.append(Unit.parent_code == period.parent_code)

@@ -157,3 +157,23 @@ async def test_a_finding_racing_the_lock_of_its_period_waits_and_is_refused(sett
         release.set()
         locker.join(30)
     assert_error(answer, 409, "PERIOD_LOCKED")
+
+
+async def test_a_locked_period_keeps_its_units_whatever_the_registry_does(db, client, field, admin):
+    async def board() -> set[str]:
+        r = await client.get(f"/api/v1/leaderboard?period={PERIOD}&basis=provisional", headers=field.chief)
+        assert r.status_code == 200, r.text
+        return {row["unit_code"] for row in r.json()["items"]}
+
+    assessed = await board()
+    assert "DG-CHANGAN" in assessed
+    assert (await _post(client, "lock", field.chief)).status_code == 200
+    # An office becomes an entity, a new office appears: the registry moves on, the period does not.
+    moved = "code,name,kind,parent_code\nDG-CHANGAN,长安分局,entity,DG\nDG-NEW,新设分局,office,DG\n"
+    assert (await client.post("/api/v1/imports/units", content=moved.encode(), headers=admin)).status_code == 200
+    assert await board() == assessed
+    assert (await client.get(f"/api/v1/units/DG-CHANGAN/scores?period={PERIOD}&basis=provisional",
+                             headers=field.chief)).status_code == 200
+    # Reopened, the period assesses the registry as it is now.
+    assert (await _post(client, "reopen", admin, reason="登记信息变更")).status_code == 200
+    assert await board() == assessed - {"DG-CHANGAN"} | {"DG-NEW"}
