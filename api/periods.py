@@ -101,8 +101,9 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
     for a reopening, and publishing is refused (409 ``APPEALS_OPEN``) until it is answered.
     Publishing also publishes the draws of the period's plans (一公开), and is refused (409
     ``VISITS_PENDING``) while one of them has unannounced visits not done: every account, the
-    visited units' own included, could then read of them. Reopening leaves the
-    draws published, since what was made public stays public.
+    visited units' own included, could then read of them. Locking keeps the list of units the
+    period assesses (:class:`PeriodUnit`) and reopening drops it; reopening leaves the draws
+    published, since what was made public stays public.
     """
     sources, target = TRANSITIONS[action]
     row = await get_period(session, code, lock="update")
