@@ -50,6 +50,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from api.http_protocol import CoalescingHttpToolsProtocol
     from api.logs import configure_logging
 
     settings = _settings()  # fail fast, before forking workers
@@ -65,6 +66,7 @@ def serve(host: str, port: int, workers: int) -> None:
         server_header=False,
         access_log=False,  # api.logs writes one access line per request, with its id and user
         timeout_graceful_shutdown=10,
+        http=CoalescingHttpToolsProtocol,  # one write per response: see api/http_protocol.py
     )
 
 
