@@ -128,12 +128,38 @@ def _limited(rows: Any) -> list[list[str | None]]:
 _UNCACHED = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*>\s*<f(?:[^>]*/>|[^>]*>.*?</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>', re.S)
 
 
-def _uncached_formulas(data: bytes, sheet_path: str) -> list[str]:
+def _uncached_formulas(xml: bytes) -> list[str]:
     """Cells of the sheet holding a formula but no saved result (written by a program, never
     opened in Excel): openpyxl reads them as empty."""
-    with zipfile.ZipFile(io.BytesIO(data)) as book:
-        xml = book.read(sheet_path)
     return [m.decode() for m in _UNCACHED.findall(xml)] if b"<f" in xml else []
+
+
+_MERGED = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+def _fill_merged(xml: bytes, rows: list[list[str | None]]) -> None:
+    """Give every cell of a merged range the value of its first cell, as Excel shows it.
+
+    Chinese registers merge a column's cells over the rows they share (one 所属单位 over
+    its entities); openpyxl's streaming reader sees only the first cell, so the others
+    would read as empty: refused as missing, or clearing stored values. Only cells that
+    were read are filled: a range over a whole column adds no rows or columns.
+    """
+    if b"mergeCell" not in xml:
+        return
+    from openpyxl.utils.cell import range_boundaries
+
+    width = max(map(len, rows), default=0)
+    for ref in _MERGED.findall(xml):
+        first_col, first_row, last_col, last_row = range_boundaries(ref.decode())
+        if first_row > len(rows) or first_col > len(rows[first_row - 1]):
+            continue
+        value = rows[first_row - 1][first_col - 1]
+        for row in rows[first_row - 1 : min(last_row, len(rows))]:
+            end = min(last_col, width)
+            if len(row) < end:
+                row.extend([None] * (end - len(row)))
+            row[first_col - 1 : end] = [value] * (end - first_col + 1)
 
 
 def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]]]]:
@@ -157,9 +183,12 @@ def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]
             # Some writers (streaming ones) leave a wrong <dimension>: trusting it drops rows and columns.
             sheet.reset_dimensions()
             rows = _limited([_shown(cell) for cell in row] for row in sheet.iter_rows())
-            uncached = _uncached_formulas(data, sheet._worksheet_path)
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                xml = archive.read(sheet._worksheet_path)
         finally:
             book.close()
+        uncached = _uncached_formulas(xml)
+        _fill_merged(xml, rows)
         if uncached:
             # Read as empty, they would clear stored values or look like missing ones.
             raise ValueError(f"cells {', '.join(uncached[:5])}{' …' if len(uncached) > 5 else ''} hold formulas "

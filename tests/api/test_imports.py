@@ -218,3 +218,50 @@ def test_xlsx_numbers_are_read_as_excel_shows_them():
     book.save(saved)
     header, body = importing.read_table(saved.getvalue())
     assert header == ["code", "value", "plain"] and body == [(2, ["000123", "88.5", "0.885"])]
+
+
+def _merged_register() -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "name", "kind", "district", "parent_code"])
+    sheet.append(["MG-1", "甲餐饮店", "entity", "水乡片区", "DG-SL"])
+    sheet.append(["MG-2", "乙超市", "entity", None, None])
+    sheet.append(["MG-3", "丙药店", "entity", None, None])
+    sheet.append(["MG-4", "丁食品厂", "entity", "虎门片区", "DG-SL"])
+    sheet.merge_cells("D2:D4")  # one district and one office written once over three entities
+    sheet.merge_cells("E2:E4")
+    saved = io.BytesIO()
+    book.save(saved)
+    # A whole empty column merged, as Excel writes it (openpyxl would write every cell): adds nothing.
+    source, out = zipfile.ZipFile(saved), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'(<mergeCell ref="D2:D4" ?/>)', rb'\1<mergeCell ref="F1:F1048576"/>', data)
+                assert b"F1:F1048576" in data
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_merged_cells_are_read_as_excel_shows_them():
+    header, body = importing.read_table(_merged_register())
+    assert header == ["code", "name", "kind", "district", "parent_code"]
+    assert [(n, r[:5]) for n, r in body] == [
+        (2, ["MG-1", "甲餐饮店", "entity", "水乡片区", "DG-SL"]),
+        (3, ["MG-2", "乙超市", "entity", "水乡片区", "DG-SL"]),
+        (4, ["MG-3", "丙药店", "entity", "水乡片区", "DG-SL"]),
+        (5, ["MG-4", "丁食品厂", "entity", "虎门片区", "DG-SL"]),
+    ]
+    assert all(c is None for _, r in body for c in r[5:])
+
+
+async def test_an_import_with_merged_cells_gives_each_row_its_value(client, chief):
+    csv = "code,name,kind,parent_code\nDG-SL,石龙分局,office,DG\n"
+    assert (await client.post("/api/v1/imports/units", content=csv.encode(), headers=chief)).status_code == 200
+    r = await client.post("/api/v1/imports/units", content=_merged_register(), headers=chief)
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 4
+    for code in ("MG-2", "MG-3"):
+        unit = (await client.get(f"/api/v1/units/{code}", headers=chief)).json()
+        assert unit["parent_code"] == "DG-SL" and unit["district"] == "水乡片区"
