@@ -10,11 +10,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from api import appeals
-from api.controllers.params import Limit, Offset
+from api.controllers.params import CodeFilter, Limit, Offset
 from api.db import utcnow
 from api.deps import DB, AppSettings
 from api.models_review import Appeal
-from api.schemas.common import Code, Page
+from api.schemas.common import Page
 from api.schemas.review import AppealCreate, AppealDecision, AppealOut
 from api.security import Principal, requires
 from api.workdays import china_date
@@ -49,8 +49,8 @@ class AppealController(Controller):
     @get("/", operation_id="listAppeals", guards=[requires("admin", "chief", "unit")],
          summary="Appeals (a unit: its own); overdue=true: unanswered past their answer date")
     async def list_appeals(self, request: Req, db: DB, overdue: FromQuery[bool] = False,
-                           status: FromQuery[AppealStatus | None] = None, unit_code: FromQuery[Code | None] = None,
-                           period: FromQuery[Code | None] = None, limit: Limit = 50, offset: Offset = 0) -> Page[AppealOut]:
+                           status: FromQuery[AppealStatus | None] = None, unit_code: CodeFilter = None,
+                           period: CodeFilter = None, limit: Limit = 50, offset: Offset = 0) -> Page[AppealOut]:
         filters = []
         if overdue:
             filters += [Appeal.status == "open", Appeal.answer_by < china_date(utcnow())]

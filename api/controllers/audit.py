@@ -11,19 +11,19 @@ from litestar.params import FromQuery, QueryParameter
 from sqlalchemy import ColumnElement
 
 from api import audit
-from api.controllers.params import Limit, Offset
+from api.controllers.params import CodeFilter, Limit, Offset, UsernameFilter
 from api.deps import DB, AppSettings
 from api.errors import ValidationFailed
 from api.exports import Column, ExportFormat, HeaderLanguage, export_response
 from api.models_review import AuditEvent
-from api.schemas.common import Code, Page, Username
+from api.schemas.common import Page
 from api.schemas.review import AuditOut
 from api.security import requires
 
 __all__ = ["AuditController"]
 
-Action = Annotated[str, QueryParameter(min_length=1, max_length=64, pattern=r"^[a-z_.]+$")]
-ObjectType = Annotated[str, QueryParameter(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+Action = Annotated[str | None, QueryParameter(min_length=1, max_length=64, pattern=r"^[a-z_.]+$")]
+ObjectType = Annotated[str | None, QueryParameter(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 Filters = NamedDependency[list[ColumnElement[bool]]]
 """The audit filters of the request's query (``filters``), shared by the list and the export."""
 
@@ -50,8 +50,8 @@ def _instant(name: str, value: datetime) -> datetime:
         raise ValidationFailed(f"Invalid input: query.{name}: {message}", details=[{"path": f"query.{name}", "message": message}]) from None
 
 
-def audit_filters(actor: FromQuery[Username | None] = None, action: FromQuery[Action | None] = None,
-                  object_type: FromQuery[ObjectType | None] = None, object_id: FromQuery[Code | None] = None,
+def audit_filters(actor: UsernameFilter = None, action: Action = None,
+                  object_type: ObjectType = None, object_id: CodeFilter = None,
                   since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = []
     if actor is not None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from sqlalchemy import func, select
 
 from api import audit
-from api.controllers.params import IntId, Limit, Offset
+from api.controllers.params import CodeFilter, IntId, Limit, Offset, UsernameFilter
 from api.deps import DB
 from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from api.models import Inspector, Unit
@@ -34,8 +34,8 @@ class ConflictController(Controller):
     guards = [requires("admin", "chief", "inspector")]
 
     @get("/", operation_id="listConflicts", summary="Declared conflicts (an inspector sees their own)")
-    async def list_conflicts(self, request: Req, db: DB, inspector: FromQuery[str | None] = None,
-                             unit_code: FromQuery[str | None] = None, limit: Limit = 50, offset: Offset = 0) -> Page[ConflictOut]:
+    async def list_conflicts(self, request: Req, db: DB, inspector: UsernameFilter = None,
+                             unit_code: CodeFilter = None, limit: Limit = 50, offset: Offset = 0) -> Page[ConflictOut]:
         where = []
         if request.user.role == "inspector":
             where.append(DeclaredConflict.inspector == request.user.username)

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, PathParameter, RawBody
+from litestar.params import FromPath, PathParameter, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import select
 
 from api import documents
-from api.controllers.params import Limit, Offset
+from api.controllers.params import CatalogCodeFilter, Limit, Offset
 from api.deps import DB
 from api.errors import NotFound
 from api.paging import page_of
@@ -24,7 +24,6 @@ from api.schemas.common import Page
 from api.schemas.scoring import DocumentDetail, DocumentVersion, ShippedDocument
 from api.security import Principal, requires
 from scoring import list_shipped, shipped_catalog, shipped_scheme
-from scoring.model import Code as CatalogCode
 
 __all__ = ["CatalogController", "SchemeController"]
 
@@ -63,7 +62,7 @@ def _document_controller(kind: documents.Kind, plural: str) -> type[Controller]:
             return _loaded(kind, row, created)
 
         @get("/", operation_id=f"list{noun}s", summary=f"List loaded {kind.name} versions")
-        async def list_versions(self, db: DB, code: FromQuery[CatalogCode | None] = None, limit: Limit = 50,
+        async def list_versions(self, db: DB, code: CatalogCodeFilter = None, limit: Limit = 50,
                                 offset: Offset = 0) -> Page[DocumentVersion]:
             filters = [] if code is None else [model.code == code]
             return Page(**await page_of(db, model, filters, [model.code, model.version],

@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import exists, func, select
 
-from api.controllers.params import Limit, Offset
+from api.controllers.params import Limit, Offset, UsernameFilter
 from api.db import database_unavailable, utcnow
 from api.deps import DB
 from api.errors import ApiError, ErrorBody, NotFound, validation_details
@@ -92,7 +92,7 @@ class FindingController(Controller):
 
     @get("/", operation_id="listFindings", guards=[READERS], summary="Findings the caller may see")
     async def list_findings(self, request: Req, db: DB, task_id: FromQuery[uuid.UUID | None] = None,
-                            inspector: FromQuery[str | None] = None, limit: Limit = 100, offset: Offset = 0) -> Page[FindingOut]:
+                            inspector: UsernameFilter = None, limit: Limit = 100, offset: Offset = 0) -> Page[FindingOut]:
         where = [c for c in (_finding_scope(request.user),
                              Finding.task_id == task_id if task_id else None,
                              Finding.inspector == inspector if inspector else None) if c is not None]

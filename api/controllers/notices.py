@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.params import FromQuery
 
 from api import notices
-from api.controllers.params import Limit, Offset
+from api.controllers.params import CodeFilter, Limit, Offset
 from api.db import utcnow
 from api.deps import DB
 from api.models_scoring import Deduction
-from api.schemas.common import Code, Page
+from api.schemas.common import Page
 from api.schemas.review import NoticeOut, UnitDeduction
 from api.security import Principal, requires
 from api.workdays import china_date
@@ -31,7 +30,7 @@ class MyDeductionController(Controller):
          description="Rule (indicator), rule points and points counted, the finding's note, the photos it cites "
                      "(readable by the unit), the decision's reason and the notice deadline. Listing a deduction "
                      "the first time records that the unit was told.")
-    async def list_mine(self, request: Req, db: DB, period: FromQuery[Code | None] = None, limit: Limit = 50,
+    async def list_mine(self, request: Req, db: DB, period: CodeFilter = None, limit: Limit = 50,
                         offset: Offset = 0) -> Page[UnitDeduction]:
         unit_code = request.user.unit_code or ""
         page = await notices.unit_deductions(db, unit_code, period, request.user.username, limit=limit, offset=offset)
@@ -45,7 +44,7 @@ class NoticeController(Controller):
 
     @get("/", operation_id="listOverdueNotices", guards=[requires("admin", "chief")],
          summary="Standing deductions the unit has not read within 3 working days")
-    async def overdue(self, db: DB, period: FromQuery[Code | None] = None, unit_code: FromQuery[Code | None] = None,
+    async def overdue(self, db: DB, period: CodeFilter = None, unit_code: CodeFilter = None,
                       limit: Limit = 50, offset: Offset = 0) -> Page[NoticeOut]:
         filters = []
         if period is not None:

@@ -14,12 +14,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, RawBody
 from litestar.status_codes import HTTP_200_OK
 
 from api import measurements, periods
-from api.controllers.params import FileName, Limit, Offset
+from api.controllers.params import CatalogCodeFilter, CodeFilter, FileName, Limit, Offset
 from api.deps import DB
 from api.importing import commit_import
 from api.models_scoring import Measurement, Period
 from api.paging import page_of
-from api.schemas.common import Code, Page
+from api.schemas.common import Page
 from api.schemas.review import PeriodReopen
 from api.schemas.scoring import (
     MeasurementImport,
@@ -30,7 +30,6 @@ from api.schemas.scoring import (
     PeriodStatus,
 )
 from api.security import Principal, requires
-from scoring.model import Code as CatalogCode
 
 __all__ = ["make_period_controller"]
 
@@ -95,8 +94,8 @@ def make_period_controller(import_max_bytes: int) -> type[Controller]:
             return measurements.measurement_out(row)
 
         @get("/{code:str}/measurements", operation_id="listMeasurements", summary="List a period's measurements")
-        async def list_measurements(self, request: Req, code: FromPath[str], db: DB, unit_code: FromQuery[Code | None] = None,
-                                    metric: FromQuery[CatalogCode | None] = None, limit: Limit = 50,
+        async def list_measurements(self, request: Req, code: FromPath[str], db: DB, unit_code: CodeFilter = None,
+                                    metric: CatalogCodeFilter = None, limit: Limit = 50,
                                     offset: Offset = 0) -> Page[MeasurementOut]:
             period = await periods.get_period(db, code)
             filters = [Measurement.period_code == period.code]

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy import func, select
 
 from api import audit
-from api.controllers.params import Limit, Offset
+from api.controllers.params import CodeFilter, Limit, Offset
 from api.deps import DB
 from api.drawing import POPULATION_FIELDS, draw_summary, execute_draw
 from api.errors import Conflict, NotFound, ValidationFailed
@@ -20,7 +20,7 @@ from api.exports import Column, ExportFormat, HeaderLanguage, export_response
 from api.models_draws import Plan
 from api.periods import open_period
 from api.schemas.common import Page
-from api.schemas.plans import DrawOut, DrawRequest, PlanCreate, PlanOut, PlanUpdate
+from api.schemas.plans import DrawOut, DrawRequest, PlanCreate, PlanOut, PlanStatus, PlanUpdate
 from api.security import Principal, requires
 from api.tasks import all_tasks
 
@@ -134,7 +134,7 @@ class PlanController(Controller):
         return plan_out(plan)
 
     @get("/", operation_id="listPlans", summary="List plans")
-    async def list_plans(self, db: DB, status: FromQuery[str | None] = None, period: FromQuery[str | None] = None,
+    async def list_plans(self, db: DB, status: FromQuery[PlanStatus | None] = None, period: CodeFilter = None,
                          limit: Limit = 50, offset: Offset = 0) -> Page[PlanOut]:
         filters = [c for c in (Plan.status == status if status else None, Plan.period == period if period else None) if c is not None]
         total = (await db.execute(select(func.count()).select_from(Plan).where(*filters))).scalar_one()

@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import ColumnElement, String, cast, false, or_
 
 from api import registry
-from api.controllers.params import Limit, Offset, Search
+from api.controllers.params import CodeFilter, LabelFilter, Limit, Offset, Search
 from api.deps import DB
 from api.models import CaseFile, Inspector, Unit
 from api.schemas.common import Page
@@ -56,9 +56,9 @@ class UnitController(Controller):
     @get("/", operation_id="listUnits", summary="List units")
     async def list_units(
         self, request: Req, db: DB,
-        kind: FromQuery[s.UnitKind | None] = None, district: FromQuery[str | None] = None, grid: FromQuery[str | None] = None,
+        kind: FromQuery[s.UnitKind | None] = None, district: LabelFilter = None, grid: LabelFilter = None,
         risk_class: FromQuery[s.RiskClass | None] = None, credit: FromQuery[s.Credit | None] = None,
-        tier: Annotated[int | None, QueryParameter(ge=1, le=5)] = None, parent_code: FromQuery[str | None] = None,
+        tier: Annotated[int | None, QueryParameter(ge=1, le=5)] = None, parent_code: CodeFilter = None,
         q: Search = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[s.Unit]:
         filters = [*_eq(Unit.kind, kind), *_eq(Unit.district, district), *_eq(Unit.grid, grid),
@@ -92,7 +92,7 @@ class CaseFileController(Controller):
     @get("/", operation_id="listCaseFiles", summary="List case files")
     async def list_case_files(
         self, request: Req, db: DB,
-        unit_code: FromQuery[str | None] = None, type: FromQuery[s.CaseFileType | None] = None,
+        unit_code: CodeFilter = None, type: FromQuery[s.CaseFileType | None] = None,
         closed_from: Annotated[date | None, QueryParameter(description="Closed on or after (ISO date)")] = None,
         closed_to: Annotated[date | None, QueryParameter(description="Closed on or before (ISO date)")] = None,
         q: Search = None, limit: Limit = 50, offset: Offset = 0,
@@ -132,7 +132,7 @@ class InspectorController(Controller):
     @get("/", operation_id="listInspectors", summary="List inspectors")
     async def list_inspectors(
         self, request: Req, db: DB,
-        home_unit: FromQuery[str | None] = None, home_grid: FromQuery[str | None] = None,
+        home_unit: CodeFilter = None, home_grid: LabelFilter = None,
         qualification: FromQuery[s.Qualification | None] = None, active: FromQuery[bool | None] = None,
         q: Search = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[s.Inspector]:

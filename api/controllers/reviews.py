@@ -13,11 +13,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from api import review
-from api.controllers.params import Limit, Offset
+from api.controllers.params import CodeFilter, Limit, Offset, UsernameFilter
 from api.deps import DB, AppSettings
 from api.models_field import Finding
 from api.models_scoring import Deduction
-from api.schemas.common import Code, Page, Username
+from api.schemas.common import Page
 from api.schemas.review import BulkDecisions, BulkDecisionsOut, DecisionCreate, DecisionOut, ReviewItem
 from api.security import Principal, requires
 from evidence.flags import FlagCode
@@ -35,8 +35,8 @@ class ReviewController(Controller):
     @get("/", operation_id="listReviews", guards=[CHIEFS], summary="Proposed deductions to judge, flagged first",
          description="Each with its finding (note, inspector, team), rule points and photos (SHA-256, thumbnail link, "
                      "capture time and place, distance to the visited unit, integrity flags).")
-    async def list_reviews(self, db: DB, period: FromQuery[Code | None] = None, unit_code: FromQuery[Code | None] = None,
-                           inspector: FromQuery[Username | None] = None, flag: FromQuery[FlagCode | None] = None,
+    async def list_reviews(self, db: DB, period: CodeFilter = None, unit_code: CodeFilter = None,
+                           inspector: UsernameFilter = None, flag: FromQuery[FlagCode | None] = None,
                            limit: Limit = 50, offset: Offset = 0) -> Page[ReviewItem]:
         filters = []
         if period is not None:

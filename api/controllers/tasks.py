@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from litestar.params import FromPath, FromQuery
 from sqlalchemy import exists, func, select
 
-from api.controllers.params import Limit, Offset
+from api.controllers.params import CodeFilter, Limit, Offset, UsernameFilter
 from api.deps import DB
 from api.errors import ValidationFailed
 from api.models import Unit
@@ -42,9 +42,9 @@ class TaskController(Controller):
     @get("/", operation_id="listTasks", summary="List the tasks the caller may see")
     async def list_tasks(
         self, request: Req, db: DB,
-        plan_id: FromQuery[uuid.UUID | None] = None, unit_code: FromQuery[str | None] = None,
+        plan_id: FromQuery[uuid.UUID | None] = None, unit_code: CodeFilter = None,
         kind: FromQuery[TaskKind | None] = None, status: FromQuery[TaskStatus | None] = None,
-        inspector: FromQuery[str | None] = None, limit: Limit = 50, offset: Offset = 0,
+        inspector: UsernameFilter = None, limit: Limit = 50, offset: Offset = 0,
     ) -> Page[TaskOut]:
         filters = []
         if plan_id is not None:

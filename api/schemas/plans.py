@@ -14,7 +14,7 @@ from msgspec import Meta
 from api.schemas.common import PRINTABLE, Body, Code, Username
 
 __all__ = [
-    "ConflictCreate", "ConflictOut", "DrawOut", "DrawRecordOut", "DrawRequest", "PlanCreate", "PlanOut", "PlanUpdate",
+    "ConflictCreate", "ConflictOut", "DrawOut", "DrawRecordOut", "DrawRequest", "PlanCreate", "PlanOut", "PlanStatus", "PlanUpdate",
     "TaskOut", "TaskKind", "TaskStatus", "VerifyRequest",
 ]
 
@@ -22,6 +22,7 @@ UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
 TaskKind = Literal["file_review", "field_visit", "callback"]
 TaskStatus = Literal["assigned", "in_progress", "submitted", "reviewed"]
+PlanStatus = Literal["draft", "drawn"]
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
 Description = Annotated[str, Meta(max_length=4000)]
 Commitment = Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 (hex) of the seed, published before the draw")]
@@ -65,7 +66,7 @@ class PlanOut(msgspec.Struct, kw_only=True):
     due_to: date
     exclude_recent_draws: int
     seed_commitment: str | None
-    status: Literal["draft", "drawn"]
+    status: PlanStatus
     created_by: str
     created_at: datetime
     updated_at: datetime
