@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import msgspec
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
 from api.errors import Conflict, NotFound, ValidationFailed
-from api.models import LoginThrottle, User
+from api.models import LoginThrottle, User, username_key
 from api.registry import missing_units
 from api.schemas.auth import UserCreate, UserOut, UserUpdate
 from api.security import hash_password
@@ -36,7 +37,8 @@ async def _check_binding(session: AsyncSession, role: str, unit_code: str | None
 
 
 async def get_user(session: AsyncSession, username: str) -> User:
-    user = (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    """The account named ``username`` in any case (see :func:`api.models.username_key`)."""
+    user = (await session.execute(select(User).where(User.username_key == username_key(username)))).scalar_one_or_none()
     if user is None:
         raise NotFound(f"No user {username!r}.", details={"username": username})
     return user
@@ -44,21 +46,41 @@ async def get_user(session: AsyncSession, username: str) -> User:
 
 async def create_user(session: AsyncSession, data: UserCreate, actor: str = audit.SYSTEM, *,
                       password_hash: str | None = None) -> User:
-    """Add an account; 409 if the username is taken. The caller commits.
+    """Add an account; 409 if the username is taken in any case (``zhangwei`` when
+    ``ZhangWei`` exists: one person to the bureau, whose phones capitalise at will). The name
+    is kept as typed. The caller commits.
 
     ``password_hash``: an argon2 hash of ``data.password`` made beforehand, for a caller that
     creates many accounts with one password (argon2 costs ~0.1 s of CPU a hash); by default
     the password is hashed here."""
-    if (await session.execute(select(User.id).where(User.username == data.username))).first():
-        raise Conflict(f"The username {data.username!r} is taken.", code="ALREADY_EXISTS", details={"username": data.username})
+    key = username_key(data.username)
+    taken = (await session.execute(select(User.username).where(User.username_key == key))).scalar_one_or_none()
+    if taken is not None:
+        raise _taken(data.username, taken)
     await _check_binding(session, data.role, data.unit_code)
-    user = User(username=data.username, role=data.role, unit_code=data.unit_code,
+    user = User(username=data.username, username_key=key, role=data.role, unit_code=data.unit_code,
                 password_hash=password_hash or hash_password(data.password), active=True, token_version=0)
     session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Two creations of one name at once: both passed the check above, the unique key on
+        # username_key lets one in. The session is spent; the caller's rollback cleans up.
+        if "username" not in str(exc.orig):
+            raise
+        raise _taken(data.username, None) from exc
     audit.record(session, actor, "user.created", "user", data.username, None,
                  {"role": data.role, "unit_code": data.unit_code, "active": True})
     await session.flush()
     return user
+
+
+def _taken(username: str, existing: str | None) -> Conflict:
+    details = {"username": username} if existing is None else {"username": username, "existing_username": existing}
+    if existing is None or existing == username:
+        return Conflict(f"The username {username!r} is taken.", code="ALREADY_EXISTS", details=details)
+    return Conflict(f"The username {username!r} is taken: usernames are one name in any case, and {existing!r} exists.",
+                    code="ALREADY_EXISTS", details=details)
 
 
 async def update_user(session: AsyncSession, user: User, patch: UserUpdate, actor: str = audit.SYSTEM) -> User:
@@ -78,7 +100,7 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate, acto
     if "password" in values:
         user.password_hash = hash_password(values["password"])
         # A reset is how a locked-out owner gets back in: the new password opens the account now.
-        await session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username))
+        await session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username_key))
         audit.record(session, actor, "user.password_changed", "user", user.username, None, {"tokens_revoked": True})
     if "active" in values:
         if values["active"] != user.active:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, JSONType, UTCDateTime, utcnow
 
-__all__ = ["User", "LoginThrottle", "Unit", "CaseFile", "Inspector", "ROLES"]
+__all__ = ["User", "LoginThrottle", "Unit", "CaseFile", "Inspector", "ROLES", "USERNAME_KEY_LENGTH", "username_key"]
 
 ROLES = ("admin", "chief", "inspector", "unit")
 
@@ -17,6 +19,21 @@ ROLES = ("admin", "chief", "inspector", "unit")
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+USERNAME_KEY_LENGTH = 64
+
+
+def username_key(username: str) -> str:
+    """The form under which two usernames are one name: ``ZhangWei``, ``zhangwei`` and
+    ``ｚｈａｎｇｗｅｉ`` (full-width, as a Chinese IME types it) are one account. NFKC, case
+    folding, NFKC again (folding can leave text that is not NFKC: Unicode's NFKC_Casefold).
+    Migration 0010 keeps its own copy: change both or neither."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
+def _username_key_default(context: Any) -> str:
+    return username_key(context.get_current_parameters()["username"])
 
 
 class User(Timestamped, Base):
@@ -28,7 +45,12 @@ class User(Timestamped, Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # As typed at creation, shown everywhere and stored wherever a user is named (teams,
+    # audit, decisions): the canonical spelling.
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # What uniqueness and every lookup by name compare on; derived from ``username`` when an
+    # insert leaves it out, so no writer can store a key that disagrees with the name.
+    username_key: Mapped[str] = mapped_column(String(USERNAME_KEY_LENGTH), unique=True, default=_username_key_default)
     role: Mapped[str] = mapped_column(String(16))
     unit_code: Mapped[str | None] = mapped_column(
         String(100), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True
@@ -41,7 +63,8 @@ class User(Timestamped, Base):
 
 class LoginThrottle(Base):
     """Login attempts per username since its last success (counted before the password is
-    checked: api.security.authenticate), in the database so every worker sees it."""
+    checked: api.security.authenticate), in the database so every worker sees it. Keyed on
+    :func:`username_key` of the name typed, so retyping it in another case is the same name."""
 
     __tablename__ = "login_throttle"
 

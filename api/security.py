@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import audit
 from api.db import utcnow
 from api.errors import Forbidden, TooManyRequests
-from api.models import LoginThrottle, User
+from api.models import USERNAME_KEY_LENGTH, LoginThrottle, User, username_key
 from api.settings import Settings
 
 __all__ = [
@@ -85,12 +85,17 @@ async def authenticate(
     clears the count. Raises :class:`TooManyRequests` while the username is locked (the
     password is then not checked). Returns the active user, or ``None`` for any kind of
     failure. The caller commits.
+
+    The name is matched in any case (``Zhangwei`` finds ``ZhangWei``) and counted under its
+    :func:`~api.models.username_key`, so retyping it in another case is the same name to the
+    lockout too.
     """
     now = utcnow()
-    attempts = await _count_attempt(session, settings, username, now)
+    key = _throttle_key(username)
+    attempts = await _count_attempt(session, settings, key, now)
     if attempts is None:
         locked_until = (await session.execute(
-            select(LoginThrottle.locked_until).where(LoginThrottle.username == username))).scalar_one_or_none()
+            select(LoginThrottle.locked_until).where(LoginThrottle.username == key))).scalar_one_or_none()
         await session.rollback()
         wait = max(1, int(((locked_until or now) - now).total_seconds()) + 1)
         raise TooManyRequests(
@@ -100,7 +105,7 @@ async def authenticate(
             headers={"Retry-After": str(wait)},
         )
     found = (await session.execute(
-        select(User.id, User.password_hash).where(User.username == username, User.active.is_(True))
+        select(User.id, User.password_hash).where(User.username_key == username_key(username), User.active.is_(True))
     )).first()
     await session.commit()  # the attempt counts for every worker before the slow hash starts
     # argon2 takes tens of milliseconds of CPU: off the event loop, which serves everyone else.
@@ -110,14 +115,22 @@ async def authenticate(
     user = await session.get(User, found.id)
     if user is None or not user.active:
         return None
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.username == username))
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.username == key))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
+def _throttle_key(username: str) -> str:
+    """The row a login attempt counts on. NFKC can lengthen a name (one character may become
+    several) past the column; such a name is nobody's, since an account's key fits, and
+    cutting it keeps each attempt counted rather than failing the insert."""
+    return username_key(username)[:USERNAME_KEY_LENGTH]
+
+
 async def _count_attempt(session: AsyncSession, settings: Settings, username: str, now: datetime) -> int | None:
     """Count one attempt since the last success, unless the name is locked (``None``).
+    ``username`` is the throttle key (:func:`_throttle_key`).
 
     One atomic upsert: concurrent attempts for one name each count (a row lock on PostgreSQL,
     the write lock on SQLite orders them) and the first ones for a new name cannot collide
@@ -137,8 +150,10 @@ async def _count_attempt(session: AsyncSession, settings: Settings, username: st
         locked_until = now + min(lock, MAX_LOCKOUT)
         await session.execute(update(LoginThrottle).where(LoginThrottle.username == username)
                               .values(locked_until=locked_until))
-        # The caller is not authenticated: the lockout is the system's doing.
-        audit.record(session, audit.SYSTEM, "user.locked_out", "user", username, None,
+        # The audit log names an account as it is spelled everywhere else; an unknown name
+        # by its key. The caller is not authenticated: the lockout is the system's doing.
+        named = (await session.execute(select(User.username).where(User.username_key == username))).scalar_one_or_none()
+        audit.record(session, audit.SYSTEM, "user.locked_out", "user", named or username, None,
                      {"failures": counted, "locked_until": locked_until})
     return counted
 

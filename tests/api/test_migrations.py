@@ -1,8 +1,11 @@
-"""Migrations: one head, upgrade from empty, models match the DDL, reversible — on each backend."""
+"""Migrations: one head, upgrade from empty, models match the DDL, reversible — on each backend;
+and the data migrations, step by step with rows in place."""
 
 from __future__ import annotations
 
-from typing import Iterator
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
 
 import pytest
 from pytest_alembic import Config
@@ -12,11 +15,13 @@ from pytest_alembic.tests import (  # noqa: F401  (collected here as this module
     test_up_down_consistency,
     test_upgrade,
 )
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from api.db import make_engine
-from api.migrate import alembic_config as spotcheck_alembic_config
+from api.migrate import alembic_config as spotcheck_alembic_config, upgrade
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
 
@@ -40,3 +45,66 @@ def alembic_engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[AsyncEn
         yield engine
     finally:
         drop_postgres_database(POSTGRES_URL, url)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """The URL of an empty database of each backend, for migrating step by step with data."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "steps.db")
+        return
+    url = create_postgres_database(POSTGRES_URL, prefix="spotcheck_migrations")
+    try:
+        yield url
+    finally:
+        drop_postgres_database(POSTGRES_URL, url)
+
+
+def _run(url: str, *statements: tuple[str, dict[str, Any] | list[dict[str, Any]]]) -> list[Any]:
+    """Run statements on ``url`` in one transaction; the rows of the last one."""
+    async def go() -> list[Any]:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as connection:
+                rows: list[Any] = []
+                for sql, params in statements:
+                    result = await connection.execute(text(sql), params)
+                    rows = list(result) if result.returns_rows else []
+                return rows
+        finally:
+            await engine.dispose()
+    return asyncio.run(go())
+
+
+_ADD_USER = ("INSERT INTO users (username, role, password_hash, active, token_version, created_at, updated_at) "
+             "VALUES (:username, 'chief', 'x', true, 0, :now, :now)")
+_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def test_0010_folds_existing_usernames_and_throttle_rows(empty_database):
+    upgrade(empty_database, "0009")
+    later = _NOW + timedelta(minutes=5)
+    _run(empty_database, (_ADD_USER, [{"username": n, "now": _NOW} for n in ("ZhangWei", "li.na")]),
+         ("INSERT INTO login_throttle (username, failures, locked_until, last_failure_at) VALUES (:u, :f, :l, :t)",
+          [{"u": "ZhangWei", "f": 2, "l": None, "t": _NOW}, {"u": "zhangwei", "f": 5, "l": later, "t": later},
+           {"u": "ghost", "f": 1, "l": None, "t": _NOW}]))
+    upgrade(empty_database)
+    users = _run(empty_database, ("SELECT username, username_key FROM users ORDER BY username", {}))
+    assert [tuple(r) for r in users] == [("ZhangWei", "zhangwei"), ("li.na", "li.na")]
+    throttle = _run(empty_database, ("SELECT username, failures FROM login_throttle ORDER BY username", {}))
+    assert [tuple(r) for r in throttle] == [("ghost", 1), ("zhangwei", 5)]  # merged: the most failures
+    with pytest.raises(IntegrityError):
+        _run(empty_database, (_ADD_USER.replace(":username, 'chief'", ":username, :key, 'chief'").replace(
+            "(username, role", "(username, username_key, role"), {"username": "ZHANGWEI", "key": "zhangwei", "now": _NOW}))
+
+
+def test_0010_stops_at_accounts_that_fold_together_and_names_them(empty_database):
+    upgrade(empty_database, "0009")
+    _run(empty_database, (_ADD_USER, [{"username": n, "now": _NOW} for n in ("ZhangWei", "zhangwei", "wangfang", "WangFang", "lina")]))
+    with pytest.raises(RuntimeError) as stopped:
+        upgrade(empty_database)
+    message = str(stopped.value)
+    assert all(repr(n) in message for n in ("ZhangWei", "zhangwei", "wangfang", "WangFang")) and "'lina'" not in message
+    # Nothing changed: still at 0009, the accounts as they were, so the bureau can sort them out.
+    assert _run(empty_database, ("SELECT version_num FROM alembic_version", {}))[0][0] == "0009"
+    assert len(_run(empty_database, ("SELECT username FROM users", {}))) == 5
