@@ -72,11 +72,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @main.command(help="Create or upgrade the database schema (idempotent).")
 def migrate() -> None:
-    from api.migrate import upgrade
+    from api.migrate import MigrationRefused, upgrade
 
     settings = _settings()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    upgrade(settings.effective_database_url)
+    try:
+        upgrade(settings.effective_database_url)
+    except MigrationRefused as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo("database is at the latest schema revision")
 
 

@@ -7,9 +7,14 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "upgrade"]
+__all__ = ["MigrationRefused", "alembic_config", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class MigrationRefused(RuntimeError):
+    """A migration found data it cannot carry over unattended and changed nothing; its
+    message says what to fix. ``spotcheck migrate`` prints it without a traceback."""
 
 
 def alembic_config(url: str | None = None) -> Config:

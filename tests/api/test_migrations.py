@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import pytest
+from click.testing import CliRunner
 from pytest_alembic import Config
 from pytest_alembic.tests import (  # noqa: F401  (collected here as this module's tests)
     test_model_definitions_match_ddl,
@@ -21,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from api.db import make_engine
-from api.migrate import alembic_config as spotcheck_alembic_config, upgrade
+from api.cli import main
+from api.migrate import MigrationRefused, alembic_config as spotcheck_alembic_config, upgrade
 from tests.conftest import BACKENDS, POSTGRES_URL
 from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
 
@@ -98,13 +100,17 @@ def test_0010_folds_existing_usernames_and_throttle_rows(empty_database):
             "(username, role", "(username, username_key, role"), {"username": "ZHANGWEI", "key": "zhangwei", "now": _NOW}))
 
 
-def test_0010_stops_at_accounts_that_fold_together_and_names_them(empty_database):
+def test_0010_stops_at_accounts_that_fold_together_and_names_them(empty_database, tmp_path):
     upgrade(empty_database, "0009")
     _run(empty_database, (_ADD_USER, [{"username": n, "now": _NOW} for n in ("ZhangWei", "zhangwei", "wangfang", "WangFang", "lina")]))
-    with pytest.raises(RuntimeError) as stopped:
+    with pytest.raises(MigrationRefused) as stopped:
         upgrade(empty_database)
     message = str(stopped.value)
     assert all(repr(n) in message for n in ("ZhangWei", "zhangwei", "wangfang", "WangFang")) and "'lina'" not in message
+    # The operator's command says the same, as an error to act on rather than a traceback.
+    cli = CliRunner().invoke(main, ["migrate"], env={"SPOTCHECK_DATABASE_URL": empty_database, "SPOTCHECK_DATA_DIR": str(tmp_path)})
+    assert cli.exit_code == 1 and "Error: migration 0010: these accounts differ only in case" in cli.output
+    assert isinstance(cli.exception, SystemExit) and "Traceback" not in cli.output
     # Nothing changed: still at 0009, the accounts as they were, so the bureau can sort them out.
     assert _run(empty_database, ("SELECT version_num FROM alembic_version", {}))[0][0] == "0009"
     assert len(_run(empty_database, ("SELECT username FROM users", {}))) == 5

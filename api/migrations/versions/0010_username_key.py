@@ -19,6 +19,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
+from api.migrate import MigrationRefused
+
 revision: str = '0010'
 down_revision: Union[str, None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
@@ -39,7 +41,7 @@ def upgrade() -> None:
     clashes = [named for named in keys.values() if len(named) > 1]
     if clashes:
         listed = "; ".join(", ".join(f"{n!r} (users.id {i})" for i, n in named) for named in clashes)
-        raise RuntimeError(
+        raise MigrationRefused(
             f"migration 0010: these accounts differ only in case (or full-width/half-width form) and would "
             f"become one name: {listed}. Nothing was changed. They are different rows, perhaps different "
             "people: rename all but one of each group (UPDATE users SET username = ... WHERE id = ...; choose "
@@ -47,7 +49,7 @@ def upgrade() -> None:
             "then migrate again.")
     too_long = [n for named in keys.values() for _, n in named if len(_key(n)) > 64]
     if too_long:
-        raise RuntimeError(f"migration 0010: the compared form of these usernames is over 64 characters: "
+        raise MigrationRefused(f"migration 0010: the compared form of these usernames is over 64 characters: "
                            f"{', '.join(repr(n) for n in too_long)}. Nothing was changed.")
 
     with op.batch_alter_table('users', schema=None) as batch_op:
