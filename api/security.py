@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -301,6 +302,8 @@ def issue_token(auth: JWTAuth[Principal, Token], settings: Settings, user: User)
     token = auth.create_token(
         identifier=str(user.id),
         token_expiration=timedelta(seconds=settings.token_ttl_seconds),
+        # Random, so no two logins share a token: the console binds its CSRF tokens to it.
+        token_unique_jwt_id=secrets.token_urlsafe(16),
         token_extras={"ver": user.token_version, "role": user.role},
     )
     return token, expires_at.replace(microsecond=0)

@@ -3,23 +3,22 @@ templates, a little plain JavaScript, no front-end build) in the API's own app.
 
 Pages call the services the API controllers call (api.review, api.appeals, api.notices,
 api.scores, api.drawing, api.tasks, api.evidence_records), so a rule lives in one place.
-Sessions are the API's tokens in a cookie (session.py); every form carries a CSRF token,
-checked for the console's routes only (the JSON API takes bearer tokens, never cookies).
+Sessions are the API's tokens in a cookie (session.py); every form carries a CSRF token bound
+to that session (csrf.py), checked for the console's routes only (the JSON API takes bearer
+tokens, never cookies).
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from litestar import Router
-from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
 
 from api.console.appeal_pages import AppealPages
 from api.console.auth_pages import AuthPages
+from api.console.csrf import CSRFMiddleware
 from api.console.draw_pages import DrawPages
 from api.console.evidence_pages import EvidencePages
 from api.console.render import console_exception_handlers, template_config
@@ -32,21 +31,16 @@ from api.settings import Settings
 __all__ = ["console_routers", "template_config"]
 
 STATIC = Path(__file__).resolve().parent / "static"
-CSRF_COOKIE = "spotcheck_csrf"
 # Security headers (CSP, framing, referrer) come from api.headers, which sets them on every
 # answer, the console's included (CONSOLE_POLICY).
 
 
 def console_routers(settings: Settings) -> list[Router]:
     """The console's pages and its static files, none of them in the API's OpenAPI document."""
-    # A key of its own, derived from the secret: CSRF tokens never double as anything else.
-    secret = hashlib.sha256(b"spotcheck-console-csrf\0" + settings.secret_key.encode()).hexdigest()
-    csrf = CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, cookie_path=PATH, cookie_httponly=True,
-                      cookie_samesite="lax", cookie_secure=settings.env == "production")
     pages = Router(
         path="/",
         route_handlers=[AuthPages, ReviewPages, DrawPages, AppealPages, ScorePages, UnitPages, EvidencePages],
-        middleware=[SessionMiddleware, DefineMiddleware(CSRFMiddleware, config=csrf)],
+        middleware=[SessionMiddleware, DefineMiddleware(CSRFMiddleware, settings=settings)],
         exception_handlers=console_exception_handlers(),
         include_in_schema=False,
     )

@@ -14,6 +14,7 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, FromQuery
 
 from api.accounts import revoke_tokens
+from api.console.csrf import ended_presession_cookie
 from api.console.forms import parse
 from api.console.i18n import LANGUAGES
 from api.console.render import LANG_COOKIE, page, redirect, safe_next, translator
@@ -59,8 +60,10 @@ class AuthPages(Controller):
         await db.commit()  # the failure count, or its reset
         if user is None:
             return page(request, "login.html", status=401, next=target, error=t("login.failed"))
+        # A new session cookie (never one the browser brought: session fixation) and so new
+        # CSRF tokens; the login form's token dies with its nonce.
         token, _ = issue_token(state.jwt_auth, settings, user)
-        return redirect(target, cookies=[session_cookie(settings, token)])
+        return redirect(target, cookies=[session_cookie(settings, token), ended_presession_cookie(settings)])
 
     @post("/logout", name="console-logout", guards=[allow()])
     async def logout(self, request: Req, db: DB, settings: AppSettings, state: State) -> Any:
@@ -69,7 +72,7 @@ class AuthPages(Controller):
         await db.commit()
         state.principals.evict(request.user.id)
         return redirect("/console/login", flash=("ok", translator(request)("login.logged_out")),
-                        cookies=[ended_cookie(settings)])
+                        cookies=[ended_cookie(settings), ended_presession_cookie(settings)])
 
     @get("/lang/{language:str}", name="console-language")
     async def language(self, language: FromPath[str], next: FromQuery[str | None] = None) -> Any:

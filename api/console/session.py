@@ -23,10 +23,11 @@ from api.errors import Forbidden
 from api.security import load_principal
 from api.settings import Settings
 
-__all__ = ["COOKIE", "LoginRequired", "SessionMiddleware", "allow", "session_cookie", "ended_cookie"]
+__all__ = ["COOKIE", "LoginRequired", "SessionMiddleware", "allow", "ended_cookie", "session_cookie", "signed_session"]
 
 COOKIE = "spotcheck_console"
 PATH = "/console"
+_SIGNED = "console_session"  # scope["state"] key: the session cookie, when its signature holds
 
 
 class LoginRequired(Exception):
@@ -57,9 +58,18 @@ class SessionMiddleware(MiddlewareProtocol):
         await self.app(scope, receive, send)
 
 
+def signed_session(scope: Scope) -> str | None:
+    """The session cookie if it was signed by us and has not expired, even when its user has
+    since been logged out or disabled: a form posted then still passes its CSRF check and
+    meets the page's guard, which sends it to the login page."""
+    value: str | None = scope.get("state", {}).get(_SIGNED)
+    return value
+
+
 async def _principal(scope: Scope) -> Any:
     connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
     encoded = connection.cookies.get(COOKIE)
+    scope.setdefault("state", {})[_SIGNED] = None
     if not encoded:
         return None
     state = connection.app.state
@@ -69,6 +79,7 @@ async def _principal(scope: Scope) -> Any:
                              require_claims=["exp", "sub"])
     except NotAuthorizedException:  # malformed, forged or expired
         return None
+    scope["state"][_SIGNED] = encoded
     return await load_principal(state.sessionmaker, state.principals, token)
 
 

@@ -12,7 +12,7 @@ import pytest
 from api.headers import CONSOLE_POLICY
 from api.models_scoring import Deduction
 from tests.support.api import PASSWORD, add_users_with_tokens, login
-from tests.support.console import console_login, load_console_demo, post_form, sign_in
+from tests.support.console import console_login, csrf, load_console_demo, post_form, sign_in
 
 pytestmark = pytest.mark.db
 
@@ -154,7 +154,7 @@ async def test_login_lockout_redirects_and_logout(client, db, settings):
     # (its own action is POST only), not to a 405.
     client.cookies.set("spotcheck_console", session, path="/console")
     decision = f"/console/review/{uuid.uuid4()}/decision"
-    late = await client.post(decision, data={"_csrf_token": client.cookies.get("spotcheck_csrf"), "action": "confirm"},
+    late = await client.post(decision, data={"_csrf_token": await csrf(client), "action": "confirm"},
                              headers={"Referer": "http://testserver.local/console/review?basis=confirmed"}, follow_redirects=False)
     assert late.status_code == 303 and late.headers["location"] == "/console/login?next=%2Fconsole%2Freview%3Fbasis%3Dconfirmed"
 
@@ -175,7 +175,7 @@ async def test_forms_need_the_csrf_token_and_the_api_never_does(client, db, sett
     bearer = await login(client, "chief")
     decided = await client.post(f"/api/v1/deductions/{demo.proposed[0]}/decision", json={"action": "confirm"}, headers=bearer)
     assert decided.status_code == 200, decided.text
-    assert "spotcheck_csrf" not in decided.headers.get("set-cookie", "")
+    assert "spotcheck_presession" not in decided.headers.get("set-cookie", "")
     # Nobody signed in, with a valid CSRF token: to the login page, nothing decided.
     client.cookies.delete("spotcheck_console")
     anonymous = await post_form(client, f"/console/review/{demo.proposed[1]}/decision", {"action": "confirm"})

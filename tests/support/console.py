@@ -69,11 +69,21 @@ async def sign_in(client: AsyncTestClient[Litestar], db: async_sessionmaker[Asyn
     client.cookies.set("spotcheck_console", token, domain="testserver.local", path="/console")
 
 
-def csrf(client: AsyncTestClient[Litestar]) -> str:
-    """The CSRF token: the console's forms carry the value of its cookie (double submit)."""
-    token = client.cookies.get("spotcheck_csrf")
-    assert token, "no CSRF cookie yet: GET a console page first"
-    return token
+async def csrf(client: AsyncTestClient[Litestar]) -> str:
+    """The CSRF token of the client's current session (or, signed out, of its pre-session
+    nonce), read from a page's form as a browser has it. The console binds it to those
+    cookies, so it is fetched again whenever they change."""
+    key = (client.cookies.get("spotcheck_console"), client.cookies.get("spotcheck_presession"))
+    known: dict[tuple[str | None, str | None], str] = client.__dict__.setdefault("_console_csrf", {})
+    if key not in known:
+        # Signed out: the login form; signed in: it redirects to the role's start page,
+        # whose logout form carries the token.
+        page = await client.get("/console/login", follow_redirects=True)
+        token = CSRF_FIELD.search(page.text)
+        assert token is not None, page.text
+        key = (client.cookies.get("spotcheck_console"), client.cookies.get("spotcheck_presession"))
+        known[key] = token.group(1)
+    return known[key]
 
 
 async def console_login(client: AsyncTestClient[Litestar], username: str, password: str) -> None:
@@ -90,9 +100,7 @@ async def console_login(client: AsyncTestClient[Litestar], username: str, passwo
 
 
 async def post_form(client: AsyncTestClient[Litestar], path: str, data: dict[str, Any], *, follow: bool = False) -> Any:
-    if not client.cookies.get("spotcheck_csrf"):
-        await client.get("/console/login", follow_redirects=False)
-    return await client.post(path, data={"_csrf_token": csrf(client), **data}, follow_redirects=follow)
+    return await client.post(path, data={"_csrf_token": await csrf(client), **data}, follow_redirects=follow)
 
 
 def flash(page: Any) -> tuple[str, str] | None:
