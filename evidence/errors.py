@@ -89,9 +89,18 @@ class StorageFull(StorageError):
 
 
 class BlobNotFound(EvidenceError, KeyError):
-    """No blob is stored under the requested SHA-256."""
+    """No blob is stored under the requested SHA-256 (local: no file; S3: no object).
+
+    Every backend raises it for an absent blob, never its own "not found", so that ``api/``
+    can tell a record whose bytes were lost (an operator must restore them) from a store
+    that failed (:class:`StorageError`, worth a retry). ``sha256`` names the blob.
+    """
 
     code = "blob_not_found"
+
+    def __init__(self, message: str, *, sha256: str | None = None):
+        super().__init__(message)
+        self.sha256 = sha256
 
     def __str__(self) -> str:  # KeyError would print the repr of the argument
         return Exception.__str__(self)

@@ -105,7 +105,9 @@ class BlobStore(Protocol):
     def open(self, sha256: str) -> BinaryIO:
         """Return a readable binary file object for the blob; the caller closes it.
 
-        Raises :class:`~evidence.errors.BlobNotFound` if absent.
+        Raises :class:`~evidence.errors.BlobNotFound` if absent and
+        :class:`~evidence.errors.StorageError` if present but unreadable; opening first
+        lets a caller answer either before it sends any byte.
         """
 
     def read(self, sha256: str) -> bytes:
@@ -254,12 +256,16 @@ def hash_stored(store: BlobStore, sha256: str, *, chunk_size: int = 1 << 20) -> 
     """Re-read a stored blob and return its actual ``(sha256, size)``.
 
     The ledger audit uses it to prove that the stored bytes are still the bytes
-    that were recorded; a differing digest means the blob was altered at rest.
+    that were recorded; a differing digest means the blob was altered at rest. Raises
+    :class:`~evidence.errors.BlobNotFound` or :class:`~evidence.errors.StorageError`.
     """
     digest = hashlib.sha256()
     size = 0
     with store.open(sha256) as f:
-        while chunk := f.read(chunk_size):
-            digest.update(chunk)
-            size += len(chunk)
+        try:
+            while chunk := f.read(chunk_size):
+                digest.update(chunk)
+                size += len(chunk)
+        except OSError as exc:  # a disk fault shows on reading, after the open succeeded
+            raise StorageError(f"the stored file of blob {sha256} could not be read: {exc.strerror or exc}") from exc
     return digest.hexdigest(), size

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 from evidence.errors import BlobNotFound, StorageError, StorageFull
 from evidence.storage import DEFAULT_MAX_BYTES, HashingWriter, check_digest, shard_path
 
-__all__ = ["LocalBlobStore"]
+__all__ = ["LocalBlobStore", "read_error"]
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _TMP_DIR = ".tmp"
@@ -58,6 +58,14 @@ def _storage_error(exc: OSError, action: str) -> StorageError:
     if exc.errno in _FULL_ERRNOS:
         return StorageFull(f"no space left while {action}: {exc.strerror}")
     return StorageError(f"storage failed while {action}: {exc}")
+
+
+def read_error(exc: OSError, sha256: str) -> BlobNotFound | StorageError:
+    """The domain error for an OSError met reading the file of blob ``sha256``; its message
+    leaves out the file's path, since it reaches clients."""
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):  # ENOTDIR: a shard folder replaced by a file
+        return BlobNotFound(f"no blob {sha256}", sha256=sha256)
+    return StorageError(f"the stored file of blob {sha256} could not be read: {exc.strerror or type(exc).__name__}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -172,8 +180,8 @@ class LocalBlobStore:
     def open(self, sha256: str) -> BinaryIO:
         try:
             return open(self.path(sha256), "rb")
-        except FileNotFoundError:
-            raise BlobNotFound(f"no blob {sha256}") from None
+        except OSError as exc:
+            raise read_error(exc, sha256) from None
 
     def read(self, sha256: str) -> bytes:
         with self.open(sha256) as f:
@@ -185,14 +193,14 @@ class LocalBlobStore:
     def size(self, sha256: str) -> int:
         try:
             return self.path(sha256).stat().st_size
-        except FileNotFoundError:
-            raise BlobNotFound(f"no blob {sha256}") from None
+        except OSError as exc:
+            raise read_error(exc, sha256) from None
 
     def stored_at(self, sha256: str) -> float:
         try:
             return self.path(sha256).stat().st_mtime
-        except FileNotFoundError:
-            raise BlobNotFound(f"no blob {sha256}") from None
+        except OSError as exc:
+            raise read_error(exc, sha256) from None
 
     def delete(self, sha256: str) -> bool:
         path = self.path(sha256)

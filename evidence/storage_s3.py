@@ -210,7 +210,7 @@ class S3BlobStore:
             response = self.client.get_object(Bucket=self.bucket, Key=self.key(sha256))
         except _boto_errors() as exc:
             if _error_code(exc) in _MISSING_CODES:
-                raise BlobNotFound(f"no blob {sha256}") from None
+                raise BlobNotFound(f"no blob {sha256}", sha256=sha256) from None
             raise _storage_error(exc, "reading") from exc
         return response["Body"]
 
@@ -224,13 +224,13 @@ class S3BlobStore:
     def size(self, sha256: str) -> int:
         head = self._head(sha256)
         if head is None:
-            raise BlobNotFound(f"no blob {sha256}")
+            raise BlobNotFound(f"no blob {sha256}", sha256=sha256)
         return int(head["ContentLength"])
 
     def stored_at(self, sha256: str) -> float:
         head = self._head(sha256)
         if head is None:
-            raise BlobNotFound(f"no blob {sha256}")
+            raise BlobNotFound(f"no blob {sha256}", sha256=sha256)
         return float(head["LastModified"].timestamp())
 
     def delete(self, sha256: str) -> bool:

@@ -238,6 +238,34 @@ def test_head_bytes_allow_sniffing_and_refusing_before_commit(store):
     assert len(files_under(store.root)) == 1
 
 
+def test_a_file_gone_from_disk_is_blob_not_found_naming_the_blob(store):
+    stored = put_bytes(store, b"deleted by hand")
+    store.path(stored.sha256).unlink()
+    for read in (store.open, store.read, store.size, store.stored_at, lambda sha: hash_stored(store, sha)):
+        with pytest.raises(BlobNotFound) as caught:
+            read(stored.sha256)
+        assert caught.value.sha256 == stored.sha256 and stored.sha256 in str(caught.value)
+    # A shard folder replaced by a file (ENOTDIR) means the blob is not there either.
+    folder = store.path(stored.sha256).parent
+    folder.rmdir()
+    folder.write_bytes(b"")
+    with pytest.raises(BlobNotFound):
+        store.open(stored.sha256)
+
+
+def test_a_file_that_cannot_be_read_is_a_storage_error_without_its_path(store):
+    # Root reads any file whatever its mode: a folder in the file's place fails for everyone.
+    stored = put_bytes(store, b"unreadable")
+    path = store.path(stored.sha256)
+    path.unlink()
+    path.mkdir()
+    for read in (store.open, store.read, lambda sha: hash_stored(store, sha)):
+        with pytest.raises(StorageError) as caught:
+            read(stored.sha256)
+        assert not isinstance(caught.value, BlobNotFound)
+        assert stored.sha256 in str(caught.value) and str(store.root) not in str(caught.value)
+
+
 def test_stored_at_is_when_the_blob_was_written(store):
     stored = put_bytes(store, b"when")
     assert store.stored_at(stored.sha256) == store.path(stored.sha256).stat().st_mtime

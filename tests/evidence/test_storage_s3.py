@@ -95,6 +95,15 @@ def test_delete_and_missing(store):
     assert not store.exists(stored.sha256)
 
 
+def test_an_object_gone_from_the_bucket_is_blob_not_found_naming_the_blob(store):
+    stored = put_bytes(store, b"deleted in the bucket")
+    store.client.delete_object(Bucket=store.bucket, Key=store.key(stored.sha256))
+    for read in (store.open, store.read, store.size, store.stored_at, lambda sha: hash_stored(store, sha)):
+        with pytest.raises(BlobNotFound) as caught:
+            read(stored.sha256)
+        assert caught.value.sha256 == stored.sha256
+
+
 def test_object_changed_in_the_bucket_is_caught_by_the_blob_check(store):
     stored = put_bytes(store, b"evidence as received")
     entry = evidence_entry(
