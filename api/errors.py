@@ -26,6 +26,7 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "ErrorBody",
+    "EvidenceBytesMissing",
     "Forbidden",
     "Gone",
     "NotFound",
@@ -109,6 +110,25 @@ class Conflict(ApiError):
 class Gone(ApiError):
     status_code = 410
     code = "GONE"
+
+
+class EvidenceBytesMissing(Gone):
+    """A record cites stored bytes (a photo, a thumbnail) that are no longer in the store.
+
+    410, not 500 or 503: the request was right and the server did not crash, and no retry
+    will bring the bytes back; only an operator can (from a backup). ``no-store`` keeps a
+    cache from answering 410 after the file is restored.
+    """
+
+    code = "EVIDENCE_BYTES_MISSING"
+
+    def __init__(self, sha256: str | None, **context: str) -> None:
+        super().__init__(
+            "The stored file of this evidence is missing from the evidence store; an administrator should "
+            "restore it from backup and re-verify the ledger (spotcheck ledger verify).",
+            details={"sha256": sha256, **context},
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 class PreconditionFailed(ApiError):
@@ -297,7 +317,6 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     evidence.BlobTooLarge: 413,
     evidence.ChecksumMismatch: 422,
     evidence.StorageFull: 507,
-    evidence.BlobNotFound: 500,  # a record cites bytes the store lost: ours to fix, logged
     evidence.StorageError: 503,
     evidence.EvidenceError: 422,
 }
@@ -319,6 +338,15 @@ def _domain_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         log.error("%s: %s", type(exc).__name__, message)
         headers = {"Retry-After": "30"} if status == 503 else None
     return _respond(status, ErrorBody(code, message, details), headers)
+
+
+def _bytes_missing_handler(request: Request[Any, Any, Any], exc: EvidenceBytesMissing | evidence.BlobNotFound) -> Response[Any]:
+    # Data loss an operator must repair: one ERROR line naming the blob, no stack trace.
+    if isinstance(exc, evidence.BlobNotFound):
+        exc = EvidenceBytesMissing(exc.sha256)
+    log.error("stored file missing: blob %s", exc.details["sha256"], extra={"sha256": exc.details["sha256"],
+              **{k: v for k, v in exc.details.items() if k != "sha256"}})
+    return _api_error_handler(request, exc)
 
 
 def _raised_decoding_the_body(exc: BaseException) -> bool:
@@ -347,6 +375,8 @@ def _internal_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 exception_handlers: dict[type[Exception] | int, Any] = {
     ApiError: _api_error_handler,
+    EvidenceBytesMissing: _bytes_missing_handler,
+    evidence.BlobNotFound: _bytes_missing_handler,
     sampling.SamplingError: _domain_handler,
     CatalogError: _document_handler,
     SchemeError: _document_handler,

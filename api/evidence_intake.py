@@ -24,7 +24,7 @@ from sqlalchemy import String, and_, cast, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence.analysis import ImageAnalysis, metadata_digest
-from evidence.errors import StorageError
+from evidence.errors import BlobNotFound, StorageError
 from evidence.formats import SNIFF_BYTES, sniff_format
 from evidence.leaf import evidence_entry
 from evidence.reuse import band_values, to_signed64
@@ -227,7 +227,12 @@ async def file_evidence(
             return Filed(await evidence_out(session, existing), False, timing)
         await session.rollback()
         started = time.perf_counter()
-        analysis = await runtime.analyze(blob.sha256)
+        try:
+            analysis = await runtime.analyze(blob.sha256)
+        except BlobNotFound:
+            # Stored bytes this upload matched were deleted meanwhile (a sweep, a failed filing
+            # of the same photo): no record lost them, so not EVIDENCE_BYTES_MISSING; resending works.
+            raise StorageError("the photo was removed while it was being filed; send it again") from None
         thumbnails = []
         for thumb in analysis.thumbnails:
             stored = await anyio.to_thread.run_sync(put_bytes, runtime.store, thumb.jpeg)

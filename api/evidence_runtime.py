@@ -27,7 +27,7 @@ from evidence.checkpoint import CheckpointSigner, generate_key_file, load_signer
 from evidence.errors import CorruptImage, KeyFileError
 from evidence.flags import FlagPolicy
 from evidence.storage import BlobStore
-from evidence.storage_local import LocalBlobStore
+from evidence.storage_local import LocalBlobStore, read_error
 from api.settings import Settings
 
 __all__ = ["EvidenceRuntime", "load_or_create_signer", "make_stores"]
@@ -127,12 +127,16 @@ class EvidenceRuntime:
     async def analyze(self, sha256: str) -> ImageAnalysis:
         """Decode, read and hash the stored photo ``sha256`` in the process pool.
 
-        Raises the library's UnsupportedFormat, CorruptImage or ImageTooLarge. A photo
+        Raises the library's UnsupportedFormat, CorruptImage or ImageTooLarge, and
+        BlobNotFound or StorageError when the stored file is gone or unreadable. A photo
         that kills its worker (the kernel's OOM killer, a decoder crash) gets one retry on
         a fresh pool, then counts as corrupt.
         """
         if isinstance(self.store, LocalBlobStore):
-            return await self._analyze_path(str(self.store.path(sha256)))
+            try:
+                return await self._analyze_path(str(self.store.path(sha256)))
+            except OSError as exc:  # the decoder's own failures are CorruptImage: this is the file's
+                raise read_error(exc, sha256) from None
         with tempfile.TemporaryDirectory(prefix="spotcheck-analysis-") as folder:
             path = Path(folder) / sha256
             await anyio.to_thread.run_sync(self._download, sha256, path)

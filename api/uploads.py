@@ -25,7 +25,7 @@ import anyio
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evidence.errors import ChecksumMismatch, CorruptImage, ImageTooLarge, UnsupportedFormat
+from evidence.errors import BlobNotFound, ChecksumMismatch, CorruptImage, ImageTooLarge, UnsupportedFormat
 from evidence.storage import BlobStore
 from api.db import utcnow
 from api.errors import Conflict, Gone, NotFound, PayloadTooLarge, ValidationFailed
@@ -219,6 +219,15 @@ async def finish_upload(session: AsyncSession, runtime: EvidenceRuntime, p: Prin
             await session.rollback()
             await _remove(session, runtime.staging, [upload_id])
         raise
+    except BlobNotFound as exc:
+        if exc.sha256 not in shas:
+            raise
+        # A part vanished after the check above: the same state, the same answer.
+        with anyio.CancelScope(shield=True):
+            await session.rollback()
+            await _remove(session, runtime.staging, [upload_id])
+        raise Gone("The upload's bytes are gone; start a new one.", code="UPLOAD_GONE",
+                   details={"upload_id": str(upload_id)}) from None
     await session.execute(update(Upload).where(Upload.id == upload_id).values(evidence_id=filed.evidence.id, updated_at=utcnow()))
     await session.commit()
     await _remove(session, runtime.staging, [upload_id], keep_rows=True)

@@ -248,6 +248,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "error.VALIDATION_ERROR": ("输入有误", "Invalid input"),
     "error.PLAN_ALREADY_DRAWN": ("计划已抽取", "Already drawn"),
     "error.SEED_COMMITMENT_MISMATCH": ("种子与公布的承诺不符", "The seed does not match the commitment"),
+    "error.EVIDENCE_BYTES_MISSING": ("照片文件已丢失，请管理员从备份恢复", "The photo's stored file is missing; an administrator must restore it from backup"),
     "error.other": ("操作失败", "Failed"),
 }
 

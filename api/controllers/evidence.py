@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, BinaryIO, Literal
@@ -14,11 +15,12 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK
 
+from evidence.errors import BlobNotFound
 from evidence.formats import ImageFormat
 from evidence.storage import BlobStore
 from api.controllers.params import Limit, Offset
 from api.deps import DB, Runtime
-from api.errors import ErrorBody, NotFound, ValidationFailed, interrupted_body
+from api.errors import ErrorBody, EvidenceBytesMissing, NotFound, ValidationFailed, interrupted_body
 from api.evidence_intake import Filed, file_evidence, upload_scope
 from api.evidence_runtime import EvidenceRuntime
 from api.evidence_records import evidence_out, evidence_page, get_evidence, recompute_flags
@@ -42,6 +44,9 @@ IMAGE_TYPES = [f.media_type for f in ImageFormat]
 BINARY_OPERATIONS = {"getEvidenceOriginal": IMAGE_TYPES, "getEvidenceThumbnail": ["image/jpeg"]}
 # Operations whose request body is raw bytes: id -> media types documented.
 RAW_BODIES = {"uploadEvidence": ["application/octet-stream", *IMAGE_TYPES]}
+BYTES_MISSING = ResponseSpec(ErrorBody, description=(
+    "EVIDENCE_BYTES_MISSING: the record exists but its stored file is gone from the evidence store "
+    "(details: sha256, evidence_id, file); an administrator restores it from backup."))
 UPLOAD_ERRORS = {
     413: ResponseSpec(ErrorBody, description="Larger than SPOTCHECK_EVIDENCE_MAX_BYTES: code PAYLOAD_TOO_LARGE."),
     415: ResponseSpec(ErrorBody, description="Not a JPEG, PNG, WebP or HEIC/HEIF image (sniffed from the bytes): "
@@ -97,15 +102,29 @@ def _matches(if_none_match: str | None, sha256: str) -> bool:
     return "*" in tags or sha256 in tags
 
 
+def _open_length(source: BinaryIO) -> int | None:
+    """Length of an opened local file (its inode: a deletion after the open does not matter)."""
+    try:
+        return os.fstat(source.fileno()).st_size
+    except (AttributeError, OSError, ValueError):  # an S3 body has no file descriptor
+        return None
+
+
 async def blob_response(store: BlobStore, sha256: str, media_type: str, size: int | None, if_none_match: str | None,
-                        filename: str) -> Response[Any]:
+                        filename: str, *, evidence_id: uuid.UUID, file: str) -> Response[Any]:
     # Content-addressed: the ETag is the SHA-256. "no-cache" makes clients revalidate, so
     # every use passes the permission check again (and costs a 304 at most).
     headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, no-cache",
                "Content-Disposition": f'inline; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
     if _matches(if_none_match, sha256):
         return Response(content=b"", status_code=304, headers=headers, media_type=media_type)
-    source = await anyio.to_thread.run_sync(store.open, sha256)
+    # Opened before the answer starts: a missing or unreadable file is a clean error
+    # (410 / 503), never a 200 that breaks off after its headers.
+    try:
+        source = await anyio.to_thread.run_sync(store.open, sha256)
+    except BlobNotFound:
+        raise EvidenceBytesMissing(sha256, evidence_id=str(evidence_id), file=file) from None
+    size = size if size is not None else _open_length(source)
     if size is not None:
         headers["Content-Length"] = str(size)
     return Stream(_read(source), media_type=media_type, headers=headers)
@@ -115,7 +134,8 @@ async def original_response(runtime: EvidenceRuntime, row: Evidence, if_none_mat
     """The photo as received; the caller has checked that the user may see ``row``."""
     fmt = ImageFormat(row.format)
     filename = f"{row.sha256}.{_EXTENSIONS.get(fmt, fmt.value)}"
-    return await blob_response(runtime.store, row.sha256, fmt.media_type, row.size, if_none_match, filename)
+    return await blob_response(runtime.store, row.sha256, fmt.media_type, row.size, if_none_match, filename,
+                               evidence_id=row.id, file="original")
 
 
 async def thumbnail_response(runtime: EvidenceRuntime, row: Evidence, size: int, if_none_match: str | None) -> Response[Any]:
@@ -123,7 +143,8 @@ async def thumbnail_response(runtime: EvidenceRuntime, row: Evidence, size: int,
     thumb = next((t for t in row.thumbnails if t["box"] == size), None)
     if thumb is None:
         raise NotFound(f"No {size} px thumbnail.", details={"size": size})
-    return await blob_response(runtime.store, thumb["sha256"], "image/jpeg", None, if_none_match, f"{row.sha256}-{size}.jpg")
+    return await blob_response(runtime.store, thumb["sha256"], "image/jpeg", None, if_none_match, f"{row.sha256}-{size}.jpg",
+                               evidence_id=row.id, file=f"thumbnail_{size}")
 
 
 def make_evidence_controller(max_bytes: int) -> type[Controller]:
@@ -175,14 +196,16 @@ def make_evidence_controller(max_bytes: int) -> type[Controller]:
 
         @get("/{evidence_id:uuid}/original", operation_id="getEvidenceOriginal",
              summary="The photo exactly as received (ETag = its SHA-256)",
-             responses={304: ResponseSpec(None, description="The client's copy (If-None-Match) is current.")})
+             responses={304: ResponseSpec(None, description="The client's copy (If-None-Match) is current."),
+                        410: BYTES_MISSING})
         async def original(self, request: Req, evidence_id: FromPath[uuid.UUID], db: DB, evidence_runtime: Runtime,
                            if_none_match: IfNoneMatch = None) -> Response[bytes]:
             return await original_response(evidence_runtime, await get_evidence(db, request.user, evidence_id), if_none_match)
 
         @get("/{evidence_id:uuid}/thumbnail", operation_id="getEvidenceThumbnail",
              summary="A JPEG thumbnail, oriented, without metadata (no location leaks)",
-             responses={304: ResponseSpec(None, description="The client's copy (If-None-Match) is current.")})
+             responses={304: ResponseSpec(None, description="The client's copy (If-None-Match) is current."),
+                        410: BYTES_MISSING})
         async def thumbnail(self, request: Req, evidence_id: FromPath[uuid.UUID], db: DB, evidence_runtime: Runtime,
                             size: FromQuery[Literal[256, 1024]] = 256, if_none_match: IfNoneMatch = None) -> Response[bytes]:
             row = await get_evidence(db, request.user, evidence_id)

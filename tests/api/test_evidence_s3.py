@@ -133,3 +133,16 @@ async def test_an_object_changed_in_the_bucket_is_found_by_ledger_verify(client,
     report = (await client.get("/api/v1/ledger/verify", headers=team.headers["chief"])).json()
     assert report["first_broken"]["index"] == 1 and report["first_broken"]["kind"] == "blob"
     assert stored_files(Path(settings.data_dir)) == ["ledger.key"]
+
+
+async def test_an_object_gone_from_the_bucket_answers_410_not_500(client, team, settings):
+    body = photo(4, taken=TAKEN)
+    ev = (await upload(client, team.inspector("DG-CA"), body, task_id=team.task("DG-CA"))).json()
+    s3(settings.evidence_s3_endpoint_url).delete_object(Bucket=settings.evidence_s3_bucket, Key=address(digest(body)))
+    r = await client.get(f"/api/v1/evidence/{ev['id']}/original", headers=team.headers["chief"])
+    assert assert_error(r, 410, "EVIDENCE_BYTES_MISSING")["details"] == {
+        "sha256": digest(body), "evidence_id": ev["id"], "file": "original"}
+    thumb = await client.get(f"/api/v1/evidence/{ev['id']}/thumbnail", headers=team.headers["chief"])
+    assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
+    broken = (await client.get("/api/v1/ledger/verify", headers=team.headers["chief"])).json()["first_broken"]
+    assert broken["kind"] == "blob" and "missing" in broken["message"]
