@@ -10,16 +10,16 @@ import uuid
 from datetime import date, datetime
 from typing import AbstractSet, Any, Sequence
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
 from api.db import utcnow
 from api.importing import chunks
 from api.models_field import Finding
-from api.models_review import CitedEvidence, Decision, Notice
+from api.models_review import Appeal, CitedEvidence, Decision, Notice
 from api.models_scoring import Deduction
-from api.schemas.review import NoticeOut, UnitDeduction
+from api.schemas.review import DeductionAppeal, NoticeOut, UnitDeduction
 from api.workdays import add_working_days, china_date
 
 __all__ = ["NOTICE_WORKING_DAYS", "STANDING", "mark_read", "overdue_notices", "record_notice", "unit_deductions"]
@@ -72,9 +72,14 @@ async def mark_read(session: AsyncSession, shown: Sequence[Notice], reader: str)
 
 async def unit_deductions(session: AsyncSession, unit_code: str, period: str | None, reader: str, *,
                           limit: int, offset: int) -> dict[str, Any]:
-    """The unit's standing deductions with their basis, newest decision first; those shown
-    are marked notified (the first read only)."""
-    where: list[ColumnElement[bool]] = [Deduction.unit_code == unit_code, Deduction.status.in_(STANDING)]
+    """The unit's standing deductions with their basis and appeal, newest decision first,
+    and those its appeals overturned (counted as 0), so the unit sees what its appeal won
+    where it saw the deduction. Those shown are marked notified (the first read only)."""
+    overturned = select(Appeal.deduction_id).where(Appeal.status == "overturned")
+    where: list[ColumnElement[bool]] = [
+        Deduction.unit_code == unit_code,
+        or_(Deduction.status.in_(STANDING), and_(Deduction.status == "rejected", Deduction.id.in_(overturned))),
+    ]
     if period is not None:
         where.append(Deduction.period_code == period)
     base = select(Deduction, Notice, Finding).join(Notice, Notice.deduction_id == Deduction.id) \
@@ -83,23 +88,31 @@ async def unit_deductions(session: AsyncSession, unit_code: str, period: str | N
     rows = list(await session.execute(base.order_by(Notice.decided_at.desc(), Deduction.id).limit(limit).offset(offset)))
     ids = [d.id for d, _, _ in rows]
     latest: dict[uuid.UUID, Decision] = {}
+    appealed: dict[uuid.UUID, Appeal] = {}
     if ids:
         for decision in (await session.execute(select(Decision).where(Decision.deduction_id.in_(ids))
                                                .order_by(Decision.decided_at))).scalars():
             latest[decision.deduction_id] = decision
+        appealed = {a.deduction_id: a for a in (await session.execute(select(Appeal).where(Appeal.deduction_id.in_(ids)))).scalars()}
     await mark_read(session, [n for _, n, _ in rows], reader)
     items = []
     for deduction, notice, finding in rows:
-        decision = latest.get(deduction.id)
+        decision, appeal = latest.get(deduction.id), appealed.get(deduction.id)
+        if deduction.status == "rejected":
+            counted = 0.0
+        else:
+            counted = deduction.adjusted_points if deduction.adjusted_points is not None else deduction.points
         items.append(UnitDeduction(
             deduction_id=deduction.id, period_code=deduction.period_code, indicator=deduction.indicator,
             count=deduction.count, effect=deduction.effect, status=deduction.status,  # type: ignore[arg-type]
-            rule_points=deduction.points,
-            points=deduction.adjusted_points if deduction.adjusted_points is not None else deduction.points,
+            rule_points=deduction.points, points=counted,
             staff=list(deduction.staff), note=finding.note if finding is not None else None,
             evidence_ids=_uuids(finding.evidence_ids) if finding is not None else [],
             reason=decision.reason if decision is not None else None, decided_at=notice.decided_at,
             notify_by=notice.notify_by, notified_at=notice.notified_at,
+            appeal=None if appeal is None else DeductionAppeal(
+                appeal_id=appeal.id, status=appeal.status, filed_at=appeal.filed_at,  # type: ignore[arg-type]
+                answer_by=appeal.answer_by, points=appeal.points, reason=appeal.reason, decided_at=appeal.decided_at),
         ))
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 

@@ -26,10 +26,12 @@ class MyDeductionController(Controller):
     tags = ["review"]
 
     @get("/", operation_id="listMyDeductions", guards=[requires("unit")],
-         summary="The unit's confirmed and adjusted deductions with their basis (marks them read)",
+         summary="The unit's confirmed and adjusted deductions with their basis and appeal (marks them read)",
          description="Rule (indicator), rule points and points counted, the finding's note, the photos it cites "
-                     "(readable by the unit), the decision's reason and the notice deadline. Listing a deduction "
-                     "the first time records that the unit was told.")
+                     "(readable by the unit), the decision's reason, the notice deadline and the unit's appeal "
+                     "(status, answer, partial points). A deduction an appeal overturned stays listed with status "
+                     "`rejected`, 0 points counted and its appeal. Listing a deduction the first time records that "
+                     "the unit was told.")
     async def list_mine(self, request: Req, db: DB, period: CodeFilter = None, limit: Limit = 50,
                         offset: Offset = 0) -> Page[UnitDeduction]:
         unit_code = request.user.unit_code or ""

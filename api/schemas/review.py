@@ -16,7 +16,7 @@ from evidence.exif import GpsPosition
 from evidence.flags import Flag
 from scoring.points import from_milli, to_milli
 
-__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "AppealVoteOut", "AuditOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate",
+__all__ = ["AppealCreate", "AppealDecision", "AppealOut", "AppealVoteOut", "AuditOut", "BulkDecision", "BulkDecisions", "BulkDecisionsOut", "BulkResult", "DecisionAction", "DecisionCreate", "DeductionAppeal",
            "DecisionOut", "NoticeOut", "PeriodReopen", "UnitDeduction", "ReviewEvidence", "ReviewFinding", "ReviewItem", "MAX_BULK"]
 
 DecisionAction = Literal["confirm", "adjust", "reject"]
@@ -136,10 +136,27 @@ class ReviewItem(msgspec.Struct, kw_only=True):
     flags: list[str]
 
 
+AppealStatus = Literal["open", "upheld", "overturned", "partial"]
+
+
+class DeductionAppeal(msgspec.Struct, kw_only=True):
+    """Where the unit's appeal of a deduction stands: ``points`` is what a partial answer
+    left the deduction worth; ``reason`` and ``decided_at`` come with the answer."""
+
+    appeal_id: uuid.UUID
+    status: AppealStatus
+    filed_at: datetime
+    answer_by: date
+    points: float | None
+    reason: str | None
+    decided_at: datetime | None
+
+
 class UnitDeduction(msgspec.Struct, kw_only=True):
-    """A deduction standing against the unit, with its basis: the rule (indicator) and its
-    points, the points counted (adjusted ones replace the rule's), the finding's note, the
-    photos it cites, the decision's reason, and when the unit was (to be) told."""
+    """A deduction decided against the unit, with its basis: the rule (indicator) and its
+    points, the points counted (adjusted ones replace the rule's; 0 once an appeal overturned
+    it), the finding's note, the photos it cites, the decision's reason, when the unit was
+    (to be) told, and its appeal, if the unit filed one."""
 
     deduction_id: uuid.UUID
     period_code: str
@@ -156,6 +173,7 @@ class UnitDeduction(msgspec.Struct, kw_only=True):
     decided_at: datetime
     notify_by: date
     notified_at: datetime | None
+    appeal: DeductionAppeal | None
 
 
 class NoticeOut(msgspec.Struct, kw_only=True):
@@ -172,7 +190,6 @@ class NoticeOut(msgspec.Struct, kw_only=True):
 
 
 AppealText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=PRINTABLE)]
-AppealStatus = Literal["open", "upheld", "overturned", "partial"]
 AppealOutcome = Literal["uphold", "overturn", "partial"]
 
 

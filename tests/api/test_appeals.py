@@ -86,8 +86,13 @@ async def test_appeal_is_answered_and_the_deduction_follows(db, client, field):
     async with db() as session:
         rows = {str(d.id): (d.status, d.adjusted_points) for d in (await session.execute(select(Deduction))).scalars()}
     assert (rows[overturn], rows[partial], rows[uphold]) == (("rejected", None), ("adjusted", 0.5), ("confirmed", None))
-    mine = {i["deduction_id"]: i["points"] for i in (await client.get("/api/v1/me/deductions", headers=unit)).json()["items"]}
-    assert mine == {partial: 0.5, uphold: 1}
+    # The unit sees each answer where it saw the deduction, the overturned one included (0 points).
+    mine = {i["deduction_id"]: (i["status"], i["rule_points"], i["points"], i["appeal"]["status"], i["appeal"]["reason"],
+                                i["appeal"]["points"], i["appeal"]["appeal_id"])
+            for i in (await client.get("/api/v1/me/deductions", headers=unit)).json()["items"]}
+    assert mine == {overturn: ("rejected", 1, 0, "overturned", "照片证明有人值守", None, appeals[overturn]),
+                    partial: ("adjusted", 1, 0.5, "partial", "情节较轻", 0.5, appeals[partial]),
+                    uphold: ("confirmed", 1, 1, "upheld", "证据充分", None, appeals[uphold])}
     # The ledger holds each filing and each answer, and still verifies.
     entries = [(await client.get(f"/api/v1/ledger/entries/{seq}", headers=field.chief)).json() for seq in range(0, 40)]
     types = [e.get("type") for e in entries if "type" in e]
