@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import audit
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.models import LoginThrottle, User, username_key
-from api.registry import missing_units
+from api.registry import inspector_spelled, missing_units
 from api.schemas.auth import UserCreate, UserOut, UserUpdate
 from api.security import hash_password
 
@@ -58,6 +58,7 @@ async def create_user(session: AsyncSession, data: UserCreate, actor: str = audi
     if taken is not None:
         raise _taken(data.username, taken)
     await _check_binding(session, data.role, data.unit_code)
+    await _check_inspector_spelling(session, data.role, data.username)
     user = User(username=data.username, username_key=key, role=data.role, unit_code=data.unit_code,
                 password_hash=password_hash or hash_password(data.password), active=True, token_version=0)
     session.add(user)
@@ -73,6 +74,20 @@ async def create_user(session: AsyncSession, data: UserCreate, actor: str = audi
                  {"role": data.role, "unit_code": data.unit_code, "active": True})
     await session.flush()
     return user
+
+
+async def _check_inspector_spelling(session: AsyncSession, role: str, username: str) -> None:
+    """An inspector's account is bound to their registry record by name alone: teams,
+    conflicts and the draw name the record's spelling, and an account spelled otherwise
+    would see none of its tasks. Refused rather than respelled, so the admin knows the
+    name the inspector logs in with (in any case, as every name)."""
+    if role != "inspector":
+        return
+    record = await inspector_spelled(session, username)
+    if record is not None and record != username:
+        raise Conflict(f"The inspector record is spelled {record!r}: usernames are one name in any case, and an "
+                       f"inspector's account is spelled as their record, so create it as {record!r}.",
+                       code="ALREADY_EXISTS", details={"username": username, "inspector_username": record})
 
 
 def _taken(username: str, existing: str | None) -> Conflict:
@@ -94,6 +109,8 @@ async def update_user(session: AsyncSession, user: User, patch: UserUpdate, acto
         await _keep_an_admin(session, user)
     if "role" in values or "unit_code" in values:
         await _check_binding(session, role, unit_code)
+        if user.role != "inspector":
+            await _check_inspector_spelling(session, role, user.username)
         audit.record_changes(session, actor, "user.role_changed", "user", user.username,
                              {"role": user.role, "unit_code": user.unit_code}, {"role": role, "unit_code": unit_code})
         user.role, user.unit_code = role, unit_code

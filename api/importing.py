@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
 from api.errors import ValidationFailed
-from api.models import Unit
-from api.registry import UNITS, Resource, missing_units
+from api.models import Inspector, Unit, username_key
+from api.registry import INSPECTORS, UNITS, Resource, account_spelling_error, inspector_accounts, missing_units
 from api.schemas.registry import ImportReport, RowError
 
 __all__ = ["ImportInvalid", "chunks", "commit_import", "import_file", "import_records", "parse_records",
@@ -300,6 +300,37 @@ async def _check_references(session: AsyncSession, resource: Resource, records: 
                 errors.append(RowError(row=number, column=field, message=f"no unit with code {values[field]!r}"))
     if resource is UNITS and all("parent_code" in v and "code" in v for _, v in records):
         errors.extend(await _unit_cycles(session, records))
+    if resource is INSPECTORS:
+        errors.extend(await _username_spellings(session, records))
+    return errors
+
+
+async def _username_spellings(session: AsyncSession, records: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
+    """Rows naming an inspector who exists in another spelling (``Insp01`` beside ``insp01``):
+    a usual key would make them a second record of one person, whom a draw could send twice.
+    A new record must also be spelled as its person's inspector account, which sees its tasks
+    by that spelling."""
+    named = [(number, values["username"]) for number, values in records if isinstance(values.get("username"), str)]
+    keys = sorted({username_key(name) for _, name in named})
+    stored: dict[str, str] = {}
+    for chunk in chunks(keys):
+        stored.update((await session.execute(select(Inspector.username_key, Inspector.username)
+                                             .where(Inspector.username_key.in_(chunk)))).all())
+    accounts = await inspector_accounts(session, {name for _, name in named})
+    errors: list[RowError] = []
+    first: dict[str, tuple[int, str]] = {}
+    for number, name in named:
+        key = username_key(name)
+        earlier = first.setdefault(key, (number, name))
+        if stored.get(key, name) != name:
+            errors.append(RowError(row=number, column="username", message=(
+                f"the inspector {stored[key]!r} exists: usernames are one name in any case, so this row would be "
+                f"a second record of that person; spell it {stored[key]!r}")))
+        elif key not in stored and earlier[1] != name:
+            errors.append(RowError(row=number, column="username", message=(
+                f"the same name as row {earlier[0]} ({earlier[1]!r}): usernames are one name in any case")))
+        elif key not in stored and accounts.get(key, name) != name:
+            errors.append(RowError(row=number, column="username", message=account_spelling_error(accounts[key])))
     return errors
 
 

@@ -28,7 +28,7 @@ def username_key(username: str) -> str:
     """The form under which two usernames are one name: ``ZhangWei``, ``zhangwei`` and
     ``ｚｈａｎｇｗｅｉ`` (full-width, as a Chinese IME types it) are one account. NFKC, case
     folding, NFKC again (folding can leave text that is not NFKC: Unicode's NFKC_Casefold).
-    Migration 0010 keeps its own copy: change both or neither."""
+    Migrations 0010 and 0011 keep their own copies: change all or none."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
@@ -121,7 +121,14 @@ class Inspector(Timestamped, Base):
     __tablename__ = "inspectors"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # As typed at creation: teams, conflicts and the draw name the inspector by it, and the
+    # login account must be spelled the same (api.accounts) to see their tasks.
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # One record per person: ``insp01`` and ``Insp01`` are one name, as for accounts
+    # (User.username_key); derived from ``username`` when an insert leaves it out. A unique
+    # index, not a constraint: migration 0011 adds it without rebuilding the table on SQLite.
+    username_key: Mapped[str] = mapped_column(String(USERNAME_KEY_LENGTH), unique=True, index=True,
+                                              default=_username_key_default)
     name: Mapped[str] = mapped_column(String(100))
     home_unit: Mapped[str | None] = mapped_column(
         String(100), ForeignKey("units.code", ondelete="RESTRICT"), nullable=True, index=True

@@ -114,3 +114,35 @@ def test_0010_stops_at_accounts_that_fold_together_and_names_them(empty_database
     # Nothing changed: still at 0009, the accounts as they were, so the bureau can sort them out.
     assert _run(empty_database, ("SELECT version_num FROM alembic_version", {}))[0][0] == "0009"
     assert len(_run(empty_database, ("SELECT username FROM users", {}))) == 5
+
+
+_ADD_INSPECTOR = ("INSERT INTO inspectors (username, name, qualifications, active, created_at, updated_at) "
+                  "VALUES (:username, 'x', '[]', true, :now, :now)")
+
+
+def test_0011_folds_inspector_names_and_keeps_their_conflicts(empty_database):
+    upgrade(empty_database, "0010")
+    _run(empty_database,
+         ("INSERT INTO units (code, name, kind, created_at, updated_at) VALUES ('DG', 'u', 'office', :now, :now)", {"now": _NOW}),
+         (_ADD_INSPECTOR, [{"username": n, "now": _NOW} for n in ("Insp01", "li.na")]),
+         ("INSERT INTO conflicts (inspector, unit_code, reason, declared_by, created_at) VALUES ('Insp01', 'DG', 'kin', 'chief', :now)",
+          {"now": _NOW}))
+    upgrade(empty_database)
+    rows = _run(empty_database, ("SELECT username, username_key FROM inspectors ORDER BY username", {}))
+    assert [tuple(r) for r in rows] == [("Insp01", "insp01"), ("li.na", "li.na")]
+    # SQLite rebuilding the table would have cascaded its delete to the declared conflicts.
+    assert [tuple(r) for r in _run(empty_database, ("SELECT inspector, unit_code FROM conflicts", {}))] == [("Insp01", "DG")]
+    with pytest.raises(IntegrityError):
+        _run(empty_database, (_ADD_INSPECTOR.replace("(username, name", "(username, username_key, name").replace(
+            "(:username, 'x'", "(:username, :key, 'x'"), {"username": "INSP01", "key": "insp01", "now": _NOW}))
+
+
+def test_0011_stops_at_inspector_records_that_fold_together_and_names_them(empty_database):
+    upgrade(empty_database, "0010")
+    _run(empty_database, (_ADD_INSPECTOR, [{"username": n, "now": _NOW} for n in ("Insp01", "insp01", "lina")]))
+    with pytest.raises(RuntimeError) as stopped:
+        upgrade(empty_database)
+    message = str(stopped.value)
+    assert "'Insp01'" in message and "'insp01'" in message and "'lina'" not in message
+    assert _run(empty_database, ("SELECT version_num FROM alembic_version", {}))[0][0] == "0010"
+    assert len(_run(empty_database, ("SELECT username FROM inspectors", {}))) == 3
