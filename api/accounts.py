@@ -4,18 +4,18 @@ Each change is audited (never the password itself: only that it changed)."""
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
 from api.errors import Conflict, NotFound, ValidationFailed
-from api.models import LoginThrottle, User, username_key
+from api.models import Inspector, LoginThrottle, User, username_key
 from api.registry import inspector_spelled, missing_units
 from api.schemas.auth import UserCreate, UserOut, UserUpdate
 from api.security import hash_password
 
-__all__ = ["create_user", "update_user", "get_user", "revoke_tokens", "user_out"]
+__all__ = ["create_user", "update_user", "get_user", "named", "revoke_tokens", "user_out"]
 
 
 def user_out(user: User) -> UserOut:
@@ -34,6 +34,16 @@ async def _check_binding(session: AsyncSession, role: str, unit_code: str | None
     elif unit_code is not None:
         raise ValidationFailed("Invalid input: $.unit_code: only unit accounts are bound to a unit",
                                details=[{"path": "$.unit_code", "message": f"not allowed for role {role}"}])
+
+
+def named(column: ColumnElement[str], username: str) -> ColumnElement[bool]:
+    """A filter on a stored username (team, finding, decision, audit actor) by a name given in
+    any case: the spelling as given, or that of the account or inspector record it folds onto
+    (stored names carry the spelling the account or record was created with)."""
+    key = username_key(username)
+    return or_(column == username,
+               column.in_(select(User.username).where(User.username_key == key)),
+               column.in_(select(Inspector.username).where(Inspector.username_key == key)))
 
 
 async def get_user(session: AsyncSession, username: str) -> User:

@@ -23,8 +23,8 @@ __all__ = ["CoalescingHttpToolsProtocol", "CoalescingTransport"]
 class CoalescingTransport:
     """A transport whose writes within one event-loop turn reach the socket as one write.
 
-    Every other attribute is the wrapped transport's. ``close`` and ``abort`` first send
-    or drop what is pending, so bytes are never reordered or written after a close.
+    Every other attribute is the wrapped transport's. ``close``, ``write_eof`` and ``abort``
+    first send or drop what is pending, so bytes are never reordered or written after a close.
     """
 
     __slots__ = ("_transport", "_pending", "_pending_size", "_loop")
@@ -44,7 +44,8 @@ class CoalescingTransport:
             return
         if not self._pending:
             self._loop.call_soon(self.flush)
-        self._pending.append(data)
+        # Held until the turn ends: a buffer the caller may change meanwhile is copied.
+        self._pending.append(data if isinstance(data, bytes) else bytes(data))
         self._pending_size += len(data)
         if self._pending_size >= self.flush_at:
             self.flush()
@@ -65,6 +66,10 @@ class CoalescingTransport:
     def close(self) -> None:
         self.flush()
         self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
 
     def abort(self) -> None:
         self._pending.clear()

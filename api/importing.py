@@ -138,28 +138,29 @@ _MERGED = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+:[A-Z]+[0-9
 
 
 def _fill_merged(xml: bytes, rows: list[list[str | None]]) -> None:
-    """Give every cell of a merged range the value of its first cell, as Excel shows it.
+    """Give every cell below the first of a merged range the first cell's value.
 
     Chinese registers merge a column's cells over the rows they share (one 所属单位 over
     its entities); openpyxl's streaming reader sees only the first cell, so the others
-    would read as empty: refused as missing, or clearing stored values. Only cells that
-    were read are filled: a range over a whole column adds no rows or columns.
+    would read as empty: refused as missing, or clearing stored values. Only the range's
+    first column is filled, down the rows that were read: a merge across columns (a header
+    over two columns) leaves the other columns empty as before, and no range, however
+    large, adds a row or a column.
     """
-    if b"mergeCell" not in xml:
+    if b"mergeCell" not in xml or not rows:
         return
     from openpyxl.utils.cell import range_boundaries
 
-    width = max(map(len, rows), default=0)
-    for ref in _MERGED.findall(xml):
-        first_col, first_row, last_col, last_row = range_boundaries(ref.decode())
-        if first_row > len(rows) or first_col > len(rows[first_row - 1]):
+    width = len(rows[0])
+    for ref in set(_MERGED.findall(xml)):
+        column, first_row, _, last_row = range_boundaries(ref.decode())
+        if column > width or first_row > len(rows) or column > len(rows[first_row - 1]):
             continue
-        value = rows[first_row - 1][first_col - 1]
-        for row in rows[first_row - 1 : min(last_row, len(rows))]:
-            end = min(last_col, width)
-            if len(row) < end:
-                row.extend([None] * (end - len(row)))
-            row[first_col - 1 : end] = [value] * (end - first_col + 1)
+        value = rows[first_row - 1][column - 1]
+        for row in rows[first_row : min(last_row, len(rows))]:
+            if len(row) < column:
+                row.extend([None] * (column - len(row)))
+            row[column - 1] = value
 
 
 def read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str | None]]]]:

@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from sqlalchemy import func, select
 
 from api import audit
+from api.accounts import named
 from api.controllers.params import CodeFilter, IntId, Limit, Offset, UsernameFilter
 from api.deps import DB
 from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -40,7 +41,7 @@ class ConflictController(Controller):
         if request.user.role == "inspector":
             where.append(DeclaredConflict.inspector == request.user.username)
         if inspector:
-            where.append(DeclaredConflict.inspector == inspector)
+            where.append(named(DeclaredConflict.inspector, inspector))
         if unit_code:
             where.append(DeclaredConflict.unit_code == unit_code)
         total = (await db.execute(select(func.count()).select_from(DeclaredConflict).where(*where))).scalar_one()

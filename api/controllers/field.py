@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy import exists, func, select
 
+from api.accounts import named
 from api.controllers.params import Limit, Offset, UsernameFilter
 from api.db import database_unavailable, utcnow
 from api.deps import DB
@@ -95,7 +96,7 @@ class FindingController(Controller):
                             inspector: UsernameFilter = None, limit: Limit = 100, offset: Offset = 0) -> Page[FindingOut]:
         where = [c for c in (_finding_scope(request.user),
                              Finding.task_id == task_id if task_id else None,
-                             Finding.inspector == inspector if inspector else None) if c is not None]
+                             named(Finding.inspector, inspector) if inspector else None) if c is not None]
         total = (await db.execute(select(func.count()).select_from(Finding).where(*where))).scalar_one()
         rows = (await db.execute(select(Finding).where(*where).order_by(Finding.created_at, Finding.id).limit(limit).offset(offset))).scalars().all()
         return Page(items=await _with_points(db, rows), total=total, limit=limit, offset=offset)

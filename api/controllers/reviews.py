@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from api import review
+from api.accounts import named
 from api.controllers.params import CodeFilter, Limit, Offset, UsernameFilter
 from api.deps import DB, AppSettings
 from api.models_field import Finding
@@ -44,7 +45,7 @@ class ReviewController(Controller):
         if unit_code is not None:
             filters.append(Deduction.unit_code == unit_code)
         if inspector is not None:
-            filters.append(Finding.inspector == inspector)
+            filters.append(named(Finding.inspector, inspector))
         items = await review.review_queue(db, filters, None if flag is None else flag.value)
         return Page(items=items[offset:offset + limit], total=len(items), limit=limit, offset=offset)
 

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from litestar.params import FromPath, FromQuery
 from sqlalchemy import exists, func, select
 
+from api.accounts import named
 from api.controllers.params import CodeFilter, Limit, Offset, UsernameFilter
 from api.deps import DB
 from api.errors import ValidationFailed
@@ -56,7 +57,7 @@ class TaskController(Controller):
         if status is not None:
             filters.append(Task.status == status)
         if inspector is not None:
-            filters.append(exists().where(TaskInspector.task_id == Task.id, TaskInspector.username == inspector))
+            filters.append(exists().where(TaskInspector.task_id == Task.id, named(TaskInspector.username, inspector)))
         return Page(**await task_page(db, request.user, filters, limit=limit, offset=offset))
 
     @get("/{task_id:uuid}", operation_id="getTask", summary="Read a task")

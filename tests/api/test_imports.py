@@ -232,13 +232,14 @@ def _merged_register() -> bytes:
     sheet.merge_cells("E2:E4")
     saved = io.BytesIO()
     book.save(saved)
-    # A whole empty column merged, as Excel writes it (openpyxl would write every cell): adds nothing.
+    # Ranges over whole columns, as Excel writes them (openpyxl would write every cell): they add
+    # no row and no column, and cost nothing.
     source, out = zipfile.ZipFile(saved), io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb'(<mergeCell ref="D2:D4" ?/>)', rb'\1<mergeCell ref="F1:F1048576"/>', data)
+                data = re.sub(rb'(<mergeCell ref="D2:D4" ?/>)', rb'\1<mergeCell ref="F1:F1048576"/><mergeCell ref="G1:XFD1048576"/>', data)
                 assert b"F1:F1048576" in data
             target.writestr(item, data)
     return out.getvalue()
@@ -265,3 +266,18 @@ async def test_an_import_with_merged_cells_gives_each_row_its_value(client, chie
     for code in ("MG-2", "MG-3"):
         unit = (await client.get(f"/api/v1/units/{code}", headers=chief)).json()
         assert unit["parent_code"] == "DG-SL" and unit["district"] == "水乡片区"
+
+
+def test_a_merge_across_columns_fills_nothing_sideways():
+    # A header cell over two columns (and a value over the same two) reads as one named column
+    # and one blank column, which is ignored: not a column named twice.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["code", "name", None, "kind"])
+    sheet.append(["X-1", "某某餐饮店", None, "entity"])
+    sheet.merge_cells("B1:C1")
+    sheet.merge_cells("B2:C2")
+    saved = io.BytesIO()
+    book.save(saved)
+    header, body = importing.read_table(saved.getvalue())
+    assert header == ["code", "name", "", "kind"] and body == [(2, ["X-1", "某某餐饮店", None, "entity"])]

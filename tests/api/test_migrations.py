@@ -140,7 +140,7 @@ def test_0011_folds_inspector_names_and_keeps_their_conflicts(empty_database):
 def test_0011_stops_at_inspector_records_that_fold_together_and_names_them(empty_database):
     upgrade(empty_database, "0010")
     _run(empty_database, (_ADD_INSPECTOR, [{"username": n, "now": _NOW} for n in ("Insp01", "insp01", "lina")]))
-    with pytest.raises(RuntimeError) as stopped:
+    with pytest.raises(MigrationRefused) as stopped:
         upgrade(empty_database)
     message = str(stopped.value)
     assert "'Insp01'" in message and "'insp01'" in message and "'lina'" not in message

@@ -96,11 +96,11 @@ async def test_photos_keep_their_own_caching_and_get_the_headers(client, db, set
     assert original.status_code == 200 and original.headers["content-type"] == "image/jpeg"
     assert_security_headers(original)
     assert original.headers["cache-control"] == "private, no-cache"  # revalidated by ETag, each time re-checked
-    # A record whose bytes the store lost: a 500 with the error shape, the headers, no trace.
+    # A record whose bytes the store lost: a 410 with the error shape, the headers, no trace.
     sha = filed["sha256"]
     next(Path(settings.data_dir, "evidence").glob(f"{sha[:2]}/{sha[2:4]}/{sha}")).unlink()
     lost = await client.get(f"/api/v1/evidence/{filed['id']}/original", headers=team.headers["chief"])
-    body = assert_error(lost, 500)
+    body = assert_error(lost, 410, "EVIDENCE_BYTES_MISSING")
     assert_security_headers(lost)
     assert "Traceback" not in lost.text and "File \"" not in lost.text and TEST_SECRET not in lost.text
     assert str(settings.data_dir) not in body["message"]

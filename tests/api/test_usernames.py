@@ -123,3 +123,22 @@ async def test_two_creations_of_one_name_at_once_leave_one_account(db):
     async with db() as session:
         names = (await session.execute(select(User.username).where(User.username_key == "wangfang"))).scalars().all()
     assert names == ["WangFang"]
+
+
+async def test_filters_by_a_name_find_it_in_any_case(app, db, client):
+    # Stored names carry the account's spelling; a filter typed in another case finds them too.
+    from tests.support.field import field_setup, finding_body
+
+    field = await field_setup(app, db, client)
+    task = field.task("field_visit")
+    member = task["team"][0]
+    typed = member.upper() if member != member.upper() else member.lower()
+    made = await client.post("/api/v1/findings", json=finding_body(task, "inspection.window_conduct"),
+                             headers=field.member(task))
+    assert made.status_code == 201, made.text
+    for path in (f"/api/v1/tasks?inspector={typed}", f"/api/v1/findings?inspector={typed}",
+                 f"/api/v1/audit?actor={typed}&action=finding.created"):
+        page = (await client.get(path, headers=field.chief)).json()
+        assert page["total"] >= 1, (path, page)
+    nobody = (await client.get("/api/v1/findings?inspector=nobody", headers=field.chief)).json()
+    assert nobody["total"] == 0

@@ -18,6 +18,8 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
+from api.migrate import MigrationRefused
+
 revision: str = '0011'
 down_revision: Union[str, None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
@@ -38,14 +40,14 @@ def upgrade() -> None:
     clashes = [named for named in keys.values() if len(named) > 1]
     if clashes:
         listed = "; ".join(", ".join(f"{n!r} (inspectors.id {i})" for i, n in named) for named in clashes)
-        raise RuntimeError(
+        raise MigrationRefused(
             f"migration 0011: these inspector records differ only in case (or full-width/half-width form) and "
             f"would become one name: {listed}. Nothing was changed. Each may be on teams, conflicts and past "
             "draws under its own spelling: decide which record is the person, deactivate or rename the others "
             "(their teams and conflicts follow the spelling), then migrate again.")
     too_long = [n for named in keys.values() for _, n in named if len(_key(n)) > 64]
     if too_long:
-        raise RuntimeError(f"migration 0011: the compared form of these inspector usernames is over 64 characters: "
+        raise MigrationRefused(f"migration 0011: the compared form of these inspector usernames is over 64 characters: "
                            f"{', '.join(repr(n) for n in too_long)}. Nothing was changed.")
 
     # No batch rebuild on SQLite: dropping the old table to swap in the copy deletes every
