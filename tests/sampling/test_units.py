@@ -176,6 +176,24 @@ def test_bottom_k_falls_back_when_keys_are_not_uniform():
     assert rows.tolist() == list(range(50)) + list(range(50, 60))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 400), min_size=1, max_size=5), st.data())
+def test_bottom_k_is_the_full_sort_whatever_the_group_sizes(seed, sizes, data):
+    # Groups of very different sizes and targets get very different thresholds: the one
+    # compare with the largest bound, then each group's own, must keep exactly the sort's pick.
+    rng = np.random.default_rng(seed)
+    group = np.repeat(np.arange(len(sizes) + 1), sizes + [data.draw(st.integers(0, 50))])
+    rng.shuffle(group)
+    primary = rng.integers(0, 2**64 - 1, len(group), dtype=np.uint64)
+    targets = [data.draw(st.integers(0, n)) for n in sizes]
+    exact = lambda rows: [(int(primary[r]), int(r)) for r in rows]  # noqa: E731
+    rows, groups = bottom_k(primary, group, targets, key_space=2**64, exact=exact)
+    for g, t in enumerate(targets):
+        members = sorted(np.flatnonzero(group == g).tolist(), key=lambda k: exact([k])[0])
+        assert rows[groups == g].tolist() == members[:t]
+    assert len(rows) == sum(targets)
+
+
 # Chi-square at alpha = 0.001: critical values of the chi-square distribution.
 CHI2_CRITICAL_0_001 = {19: 43.820, 29: 58.301}
 
