@@ -13,7 +13,7 @@ from api.accounts import named
 from api.controllers.params import CodeFilter, IntId, Limit, Offset, UsernameFilter
 from api.deps import DB
 from api.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from api.models import Inspector, Unit
+from api.models import Inspector, Unit, username_key
 from api.models_draws import DeclaredConflict
 from api.schemas.common import Page
 from api.schemas.plans import ConflictCreate, ConflictOut
@@ -50,11 +50,16 @@ class ConflictController(Controller):
 
     @post("/", operation_id="declareConflict", summary="Declare a conflict (inspectors: only their own)")
     async def declare(self, request: Req, data: JSONBody[ConflictCreate], db: DB) -> ConflictOut:
+        errors = []
+        # The record's spelling, whatever the case typed: draws compare names as stored.
+        spelled = (await db.execute(select(Inspector.username).where(
+            Inspector.username_key == username_key(data.inspector)))).scalar_one_or_none()
+        if spelled is None:
+            errors.append({"path": "$.inspector", "message": f"no inspector {data.inspector!r}"})
+        else:
+            data.inspector = spelled
         if request.user.role == "inspector" and data.inspector != request.user.username:
             raise Forbidden("Inspectors declare only their own conflicts.")
-        errors = []
-        if (await db.execute(select(Inspector.id).where(Inspector.username == data.inspector))).first() is None:
-            errors.append({"path": "$.inspector", "message": f"no inspector {data.inspector!r}"})
         if (await db.execute(select(Unit.id).where(Unit.code == data.unit_code))).first() is None:
             errors.append({"path": "$.unit_code", "message": f"no unit with code {data.unit_code!r}"})
         if errors:

@@ -129,3 +129,24 @@ async def test_two_creations_of_one_record_at_once_leave_one(db):
         await second.rollback()
     async with db() as session:
         assert (await session.execute(select(Inspector.username).where(Inspector.username_key == "wangfang"))).scalars().all() == ["WangFang"]
+
+
+async def test_a_conflict_is_declared_for_the_record_whatever_the_case_typed(db, client, chief):
+    unit = (await client.get("/api/v1/units", headers=chief)).json()["items"][0]["code"]
+    made = await client.post("/api/v1/conflicts", json={"inspector": "INSP01", "unit_code": unit, "reason": "亲属"},
+                             headers=chief)
+    assert made.status_code == 201, made.text
+    assert made.json()["inspector"] == "insp01"  # as the draw compares it
+    again = await client.post("/api/v1/conflicts", json={"inspector": "Insp01", "unit_code": unit, "reason": "亲属"},
+                              headers=chief)
+    assert_error(again, 409, "ALREADY_EXISTS")
+    listed = (await client.get("/api/v1/conflicts?inspector=INSP01", headers=chief)).json()
+    assert [c["inspector"] for c in listed["items"]] == ["insp01"]
+    await add_user(db, "insp01", "inspector")
+    own = await login(client, "insp01")
+    second = (await client.get("/api/v1/units", headers=chief)).json()["items"][1]["code"]
+    mine = await client.post("/api/v1/conflicts", json={"inspector": "INSP01", "unit_code": second, "reason": "曾任职"},
+                             headers=own)
+    assert mine.status_code == 201 and mine.json()["inspector"] == "insp01"
+    assert_error(await client.post("/api/v1/conflicts", json={"inspector": "INSP02", "unit_code": second, "reason": "x"},
+                                   headers=own), 403, "FORBIDDEN")
