@@ -123,8 +123,9 @@ class EvidenceBytesMissing(Gone):
     code = "EVIDENCE_BYTES_MISSING"
 
     def __init__(self, sha256: str | None, **context: str) -> None:
+        what = "is damaged in" if "damaged" in context else "is missing from"
         super().__init__(
-            "The stored file of this evidence is missing from the evidence store; an administrator should "
+            f"The stored file of this evidence {what} the evidence store; an administrator should "
             "restore it from backup and re-verify the ledger (spotcheck ledger verify).",
             details={"sha256": sha256, **context},
             headers={"Cache-Control": "no-store"},

@@ -124,7 +124,12 @@ async def blob_response(store: BlobStore, sha256: str, media_type: str, size: in
         source = await anyio.to_thread.run_sync(store.open, sha256)
     except BlobNotFound:
         raise EvidenceBytesMissing(sha256, evidence_id=str(evidence_id), file=file) from None
-    size = size if size is not None else _open_length(source)
+    stored = _open_length(source)
+    if size is not None and stored is not None and stored != size:
+        # A partial restore or a disk fault: the 200 would break off (or run on) mid-body.
+        source.close()
+        raise EvidenceBytesMissing(sha256, evidence_id=str(evidence_id), file=file, damaged=f"{stored} of {size} bytes")
+    size = size if size is not None else stored
     if size is not None:
         headers["Content-Length"] = str(size)
     return Stream(_read(source), media_type=media_type, headers=headers)

@@ -85,6 +85,21 @@ async def test_a_restored_file_is_served_again(client, team, settings):
     assert r.status_code == 200 and r.content == backup
 
 
+async def test_a_truncated_original_answers_410_not_a_200_that_breaks_off(client, team, settings):
+    # A partial restore: the file is there, shorter than the bytes the record was filed with.
+    ev = await file_photo(client, team)
+    path = blob_path(settings, ev["sha256"])
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    url = f"/api/v1/evidence/{ev['id']}/original"
+    body = assert_error(await client.get(url, headers=team.headers["chief"]), 410, "EVIDENCE_BYTES_MISSING")
+    assert body["details"] == {"sha256": ev["sha256"], "evidence_id": ev["id"], "file": "original",
+                               "damaged": f"{len(whole) // 2} of {len(whole)} bytes"}
+    assert "damaged" in body["message"]
+    path.write_bytes(whole)
+    assert (await client.get(url, headers=team.headers["chief"])).content == whole
+
+
 async def test_an_unreadable_file_answers_503_storage_error_without_its_path(client, team, settings):
     # Root reads any file whatever its mode: a folder where the file should be cannot be read by anyone.
     ev = await file_photo(client, team)
