@@ -121,26 +121,27 @@ async def test_the_console_shows_an_error_page_not_a_500(client, db, team, setti
     assert r.status_code == 410 and "text/html" in r.headers["content-type"]
 
 
+async def _first_broken(client, team, settings, index: int, says: str) -> str:
+    """Check that the endpoint and the command both name entry ``index`` as a broken blob
+    with ``says`` in the message; the command's output."""
+    r = await client.get("/api/v1/ledger/verify", headers=team.headers["chief"])
+    assert r.status_code == 200, r.text
+    broken = r.json()["first_broken"]
+    assert broken["index"] == index and broken["kind"] == "blob" and says in broken["message"]
+    result = await cli(settings, "ledger", "verify")
+    assert result.exit_code == 1 and result.output.startswith(f"BROKEN at entry {index} (blob)"), result.output
+    return result.output
+
+
 async def test_ledger_verify_names_the_entry_of_a_missing_or_unreadable_file(client, team, settings):
     first, second = await file_photo(client, team, 1), await file_photo(client, team, 2)
     blob_path(settings, second["sha256"]).unlink()
-    r = await client.get("/api/v1/ledger/verify", headers=team.headers["chief"])
-    assert r.status_code == 200, r.text
-    broken = r.json()["first_broken"]
-    assert broken["index"] == 1 and broken["kind"] == "blob" and "missing" in broken["message"]
-    result = await cli(settings, "ledger", "verify")
-    assert result.exit_code == 1 and result.output.startswith("BROKEN at entry 1 (blob)"), result.output
-    assert second["sha256"] in result.output and "missing" in result.output
-
+    output = await _first_broken(client, team, settings, 1, "missing")
+    assert second["sha256"] in output and "missing" in output
     path = blob_path(settings, first["sha256"])
     path.unlink()
     path.mkdir()
-    r = await client.get("/api/v1/ledger/verify", headers=team.headers["chief"])
-    assert r.status_code == 200, r.text
-    broken = r.json()["first_broken"]
-    assert broken["index"] == 0 and broken["kind"] == "blob" and "could not be read" in broken["message"]
-    result = await cli(settings, "ledger", "verify")
-    assert result.exit_code == 1 and result.output.startswith("BROKEN at entry 0 (blob)"), result.output
+    await _first_broken(client, team, settings, 0, "could not be read")
 
 
 async def test_analysing_a_missing_or_unreadable_file_is_a_domain_error(settings):
