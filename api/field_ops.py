@@ -30,6 +30,7 @@ from api.field_facts import FieldFacts, PeriodFacts, TaskFacts, UnitFacts
 from api.field_visits import VisitHandlers
 from api.group_commit import Journaled
 from api.logs import REQUEST_ID
+from api.notices import STANDING
 from api.schemas.field import FindingCreate, FindingOut
 from api.security import Principal
 from api.settings import Settings
@@ -138,7 +139,9 @@ class FieldWriter(VisitHandlers):
         periods = self.facts.periods(connection, {t.period for t in tasks.values() if t.period})
         wanted = {op.data.supersedes for op in ops if op.data.supersedes}
         targets: dict[uuid.UUID, Any] = {r.id: r for r in connection.execute(
-            select(FINDINGS.c.id, FINDINGS.c.task_id, FINDINGS.c.superseded_by).where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
+            select(FINDINGS.c.id, FINDINGS.c.task_id, FINDINGS.c.superseded_by, DEDUCTIONS.c.status.label("decided"))
+            .outerjoin(DEDUCTIONS, DEDUCTIONS.c.id == FINDINGS.c.deduction_id)
+            .where(FINDINGS.c.id.in_(wanted))).all()} if wanted else {}
         units = self.facts.units(connection, {t.unit_code for t in tasks.values()})
         catalogs = {code: self.facts.catalog(connection, period) for code, period in periods.items()}
         photos = self._photo_tasks(connection, {e for op in ops for e in op.data.evidence_ids})
@@ -168,6 +171,11 @@ class FieldWriter(VisitHandlers):
                     if superseded_by is not None:
                         raise Conflict("That finding is already superseded.", code="ALREADY_SUPERSEDED",
                                        details={"superseded_by": str(superseded_by)})
+                    if target.decided in STANDING:
+                        # Its deduction stands: a correction would add a second one for one fact.
+                        raise Conflict("A chief has already confirmed this finding's deduction; a correction cannot "
+                                       "replace it (the chief may reconsider it, or the unit may appeal).",
+                                       code="ALREADY_DECIDED", details={"deduction_status": target.decided})
                 if status == "reviewed":
                     raise Conflict("The task has been reviewed; its findings are final.", code="TASK_REVIEWED")
                 if status == "submitted" and target is None:
@@ -187,7 +195,7 @@ class FieldWriter(VisitHandlers):
                     superseding.append((target.id, data.id))
                 seen[data.id] = digest
                 # A correction queued in the same batch as what it corrects (one sync) finds it.
-                targets.setdefault(data.id, _Target(data.id, task.id, None))
+                targets.setdefault(data.id, _Target(data.id, task.id, None, "proposed"))
                 outcomes.append(("new", data.id))
             except ApiError as exc:
                 outcomes.append(exc)
@@ -359,6 +367,9 @@ class FieldWriter(VisitHandlers):
         if status not in OPEN_TASK:
             raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                            code="TASK_SUBMITTED")
+        if row.superseded_by is not None:
+            raise Conflict("That finding is superseded: edit the one that replaced it.", code="ALREADY_SUPERSEDED",
+                           details={"superseded_by": str(row.superseded_by)})
         data = msgspec.structs.replace(_as_create(row), **op.changes)
         self._check_photos(data.evidence_ids, task.id, self._photo_tasks(connection, set(data.evidence_ids)))
         periods = self.facts.periods(connection, {task.period} if task.period else set())
@@ -391,6 +402,7 @@ class _Target(NamedTuple):
     id: uuid.UUID
     task_id: uuid.UUID
     superseded_by: uuid.UUID | None
+    decided: str | None  # the status of its deduction
 
 
 def _on_team(principal: Principal, task_id: uuid.UUID, tasks: dict[uuid.UUID, TaskFacts]) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from api.models_field import Finding
 from api.models_scoring import Deduction
 from tests.support.api import add_user, assert_error, demo_registry, login
-from tests.support.field import field_setup, finding_body, now
+from tests.support.field import field_setup, finding_body, now, submit
 
 FILE_RULE = "registration.file_quality.beyond_time_limit"   # 1 point each, file reviews only
 VISIT_RULE = "inspection.window_conduct"                      # 1 point each, visits and call-backs
@@ -126,6 +126,45 @@ async def test_edit_until_submission_then_only_corrections(db, client, field):
     async with db() as s:
         statuses = dict((await s.execute(select(Deduction.finding_id, Deduction.status).where(Deduction.finding_id.is_not(None)))).all())
     assert statuses == {uuid.UUID(body["id"]): "rejected", uuid.UUID(correction["id"]): "proposed"}
+
+
+async def test_a_superseded_finding_is_not_edited(client, field):
+    task = field.task("file_review")
+    me = field.member(task)
+    first = finding_body(task, FILE_RULE)
+    assert (await client.post("/api/v1/findings", json=first, headers=me)).status_code == 201
+    fix = finding_body(task, FILE_RULE, count=2, supersedes=first["id"])
+    assert (await client.post("/api/v1/findings", json=fix, headers=me)).status_code == 201
+    body = assert_error(await client.patch(f"/api/v1/findings/{first['id']}", json={"count": 5}, headers=me),
+                        409, "ALREADY_SUPERSEDED")
+    assert body["details"] == {"superseded_by": fix["id"]}
+    assert (await client.patch(f"/api/v1/findings/{fix['id']}", json={"count": 3}, headers=me)).json()["points"] == 3
+
+
+async def test_a_confirmed_deduction_is_not_replaced_by_a_correction(db, client, field):
+    # A correction after the chief confirmed would add a second deduction for one fact.
+    task = field.task("file_review")
+    me = field.member(task)
+    kept, dropped = finding_body(task, FILE_RULE), finding_body(task, FILE_RULE, note="另一件")
+    ids = {}
+    for body in (kept, dropped):
+        ids[body["id"]] = (await client.post("/api/v1/findings", json=body, headers=me)).json()["deduction_id"]
+    await submit(client, field, task)
+    decide = lambda finding, action: client.post(f"/api/v1/deductions/{ids[finding['id']]}/decision",  # noqa: E731
+                                                 json={"action": action, **({"reason": "不成立"} if action == "reject" else {})},
+                                                 headers=field.chief)
+    assert (await decide(kept, "confirm")).status_code == 200
+    assert (await decide(dropped, "reject")).status_code == 200
+    body = assert_error(await client.post("/api/v1/findings", json=finding_body(task, FILE_RULE, count=2, supersedes=kept["id"]),
+                                          headers=me), 409, "ALREADY_DECIDED")
+    assert body["details"] == {"deduction_status": "confirmed"}
+    # A rejected one may still be corrected: its deduction does not count, the correction goes to review.
+    fix = finding_body(task, FILE_RULE, count=2, supersedes=dropped["id"])
+    assert (await client.post("/api/v1/findings", json=fix, headers=me)).status_code == 201
+    async with db() as s:
+        standing = (await s.execute(select(Deduction.finding_id, Deduction.status).where(
+            Deduction.status != "rejected", Deduction.finding_id.is_not(None)))).all()
+    assert sorted((str(f), st) for f, st in standing) == sorted([(kept["id"], "confirmed"), (fix["id"], "proposed")])
 
 
 async def test_sync_answers_each_operation_and_is_safe_to_repeat(db, client, field):
