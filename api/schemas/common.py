@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 __all__ = ["Body", "CLOCK_RANGE", "Code", "LINE", "Page", "Password", "PRINTABLE", "Text", "Username", "clock_field",
-           "clock_instant", "to_nfc"]
+           "clock_instant", "to_nfc", "trimmed"]
 
 T = TypeVar("T")
 
@@ -69,3 +69,22 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
     total: int
     limit: int
     offset: int
+
+
+def trimmed(body: msgspec.Struct, *names: str) -> None:
+    """Strip the named text fields (or each text of a list field) of ``body`` of leading and
+    trailing whitespace, as an import strips its cells: ``"G2 "`` would be another grid than
+    ``G2``, and the sampler refuses such a value outright, so one stored by hand stopped every
+    later draw. A value that is only whitespace is a ValueError naming the field."""
+    for name in names:
+        value = getattr(body, name)
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise ValueError(f"`{name}` must not be blank")
+            setattr(body, name, value)
+        elif isinstance(value, list) and any(isinstance(v, str) and v != v.strip() for v in value):
+            kept = [v.strip() if isinstance(v, str) else v for v in value]
+            if any(v == "" for v in kept):
+                raise ValueError(f"`{name}` must not hold a blank entry")
+            setattr(body, name, kept)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from api.schemas.common import LINE, Body, Code, Text, Username, to_nfc
+from api.schemas.common import LINE, Body, Code, Text, Username, to_nfc, trimmed
 
 __all__ = [
     "CaseFile",
@@ -67,6 +67,7 @@ class UnitCreate(Body):
     parent_code: Code | None = None
 
     def __post_init__(self) -> None:
+        trimmed(self, "name", "district", "grid")
         to_nfc(self, "code", "district", "grid", "parent_code")
 
 
@@ -83,6 +84,7 @@ class UnitUpdate(Body):
     parent_code: Code | None | Unset = UNSET
 
     def __post_init__(self) -> None:
+        trimmed(self, "name", "district", "grid")
         to_nfc(self, "district", "grid", "parent_code")
 
 
@@ -103,6 +105,7 @@ class CaseFileCreate(Body):
     handlers: Annotated[list[Handler], Meta(max_length=20)] = []
 
     def __post_init__(self) -> None:
+        trimmed(self, "handlers")
         to_nfc(self, "code", "unit_code")
 
 
@@ -113,6 +116,7 @@ class CaseFileUpdate(Body):
     handlers: Annotated[list[Handler], Meta(max_length=20)] | Unset = UNSET
 
     def __post_init__(self) -> None:
+        trimmed(self, "handlers")
         to_nfc(self, "unit_code")
 
 
@@ -135,6 +139,7 @@ class InspectorCreate(Body):
     active: bool = True
 
     def __post_init__(self) -> None:
+        trimmed(self, "name", "home_grid")
         to_nfc(self, "home_unit", "home_grid")
 
 
@@ -146,6 +151,7 @@ class InspectorUpdate(Body):
     active: bool | Unset = UNSET
 
     def __post_init__(self) -> None:
+        trimmed(self, "name", "home_grid")
         to_nfc(self, "home_unit", "home_grid")
 
 

@@ -117,3 +117,25 @@ async def test_what_a_draw_reads_of_a_unit_is_one_line_in_one_spelling(db, clien
     assert_error(await client.post("/api/v1/units", json={**base, "code": decomposed}, headers=h), 409, "ALREADY_EXISTS")
     stored = (await client.post("/api/v1/units", json={**base, "code": "NFD-cafe\u0301"}, headers=h)).json()
     assert stored["code"] == "NFD-caf\u00e9"
+
+
+async def test_labels_are_stored_without_surrounding_whitespace(db, client):
+    await seed_registry(db)
+    chief = await chief_headers(db, client)
+    # As an import stores them: "G2 " would be a grid of its own, and the draw refuses such a
+    # value outright, so one typed by hand stopped every later draw.
+    made = await client.post("/api/v1/inspectors", json={"username": "insp09", "name": " 陈静 ", "home_grid": "G2 "},
+                             headers=chief)
+    assert made.status_code == 201, made.text
+    assert (made.json()["name"], made.json()["home_grid"]) == ("陈静", "G2")
+    unit = await client.post("/api/v1/units", json={"code": "WS-1", "name": "某店", "kind": "entity",
+                                                    "grid": "\u3000G1", "district": "滨海片区 "}, headers=chief)
+    assert (unit.json()["grid"], unit.json()["district"]) == ("G1", "滨海片区")
+    patched = await client.patch("/api/v1/units/WS-1", json={"grid": " G3"}, headers=chief)
+    assert patched.json()["grid"] == "G3"
+    files = await client.post("/api/v1/case-files", json={"code": "WS-F", "unit_code": "WS-1", "type": "other",
+                                                          "handlers": [" 张伟", "李娜"]}, headers=chief)
+    assert files.json()["handlers"] == ["张伟", "李娜"]
+    body = assert_error(await client.patch("/api/v1/units/WS-1", json={"grid": "   "}, headers=chief), 422, "VALIDATION_ERROR")
+    assert [d["path"] for d in body["details"]] == ["$.grid"]
+    assert (await client.get("/api/v1/units/WS-1", headers=chief)).json()["grid"] == "G3"
