@@ -59,8 +59,11 @@ def _check_params(params: sampling.DrawParams) -> None:
         errors.append({"path": "$.params.units", "message": f"unknown unit fields {unknown}; use some of {list(POPULATION_FIELDS)}"})
     if params.assignment is None:
         errors.append({"path": "$.params.assignment", "message": "a plan must assign inspector teams"})
-    elif params.assignment.grid_field not in POPULATION_FIELDS:
-        errors.append({"path": "$.params.assignment.grid_field", "message": f"must be one of {list(POPULATION_FIELDS)}"})
+    elif params.assignment.grid_field != "grid":
+        # The rule compares an inspector's home_grid with the unit's field: another field
+        # (a district) holds other names, so it would never match and the rule would be off.
+        errors.append({"path": "$.params.assignment.grid_field",
+                       "message": "must be 'grid': the home-grid rule compares an inspector's home_grid with the unit's grid"})
     if errors:
         raise ValidationFailed(f"Invalid input: {errors[0]['path']}: {errors[0]['message']}", details=errors)
 

@@ -140,6 +140,10 @@ async def test_bad_plans_are_refused_with_paths(client, chief):
     assert_error(await client.post("/api/v1/plans", json=plan_body(params=both), headers=chief), 422)
     backwards = assert_error(await client.post("/api/v1/plans", json=plan_body(due_from="2026-12-20"), headers=chief), 422)
     assert backwards["details"][0]["path"] == "$.due_to"
+    # Compared with district names, inspectors' home grids never match: the rule would be off.
+    by_district = {**PARAMS, "assignment": {**PARAMS["assignment"], "grid_field": "district"}}
+    off = assert_error(await client.post("/api/v1/plans", json=plan_body(params=by_district), headers=chief), 422)
+    assert off["details"][0]["path"] == "$.params.assignment.grid_field"
 
 
 async def test_infeasible_plan_names_the_unit_and_leaves_nothing(client, chief):
