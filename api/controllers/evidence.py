@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK
 from evidence.errors import BlobNotFound
 from evidence.formats import ImageFormat
 from evidence.storage import BlobStore
+from api.etags import etag_matches
 from api.controllers.params import Limit, Offset
 from api.deps import DB, Runtime
 from api.errors import ErrorBody, EvidenceBytesMissing, NotFound, ValidationFailed, interrupted_body
@@ -95,13 +96,6 @@ async def _read(source: BinaryIO) -> AsyncIterator[bytes]:
         source.close()
 
 
-def _matches(if_none_match: str | None, sha256: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")}
-    return "*" in tags or sha256 in tags
-
-
 def _open_length(source: BinaryIO) -> int | None:
     """Length of an opened local file (its inode: a deletion after the open does not matter)."""
     try:
@@ -116,7 +110,7 @@ async def blob_response(store: BlobStore, sha256: str, media_type: str, size: in
     # every use passes the permission check again (and costs a 304 at most).
     headers = {"ETag": f'"{sha256}"', "Cache-Control": "private, no-cache",
                "Content-Disposition": f'inline; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
-    if _matches(if_none_match, sha256):
+    if etag_matches(if_none_match, sha256):
         return Response(content=b"", status_code=304, headers=headers, media_type=media_type)
     # Opened before the answer starts: a missing or unreadable file is a clean error
     # (410 / 503), never a 200 that breaks off after its headers.

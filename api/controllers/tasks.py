@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -20,6 +20,7 @@ from api.accounts import named
 from api.controllers.params import CodeFilter, Limit, Offset, UsernameFilter
 from api.deps import DB
 from api.errors import ValidationFailed
+from api.etags import etag_matches
 from api.models import Unit
 from api.models_draws import Task, TaskInspector
 from api.schemas.common import Page, clock_instant
@@ -32,6 +33,8 @@ __all__ = ["MyTaskController", "TaskController", "TaskFeed"]
 
 # Re-sent before a cursor: a transaction that commits late may carry an earlier updated_at.
 SINCE_OVERLAP = timedelta(seconds=5)
+# Servers behind one database may disagree by a little; a cursor further ahead is not ours.
+CURSOR_SKEW = timedelta(minutes=1)
 
 Req = Request[Principal, Any, Any]
 
@@ -96,9 +99,13 @@ class MyTaskController(Controller):
                        since: FromQuery[datetime | None] = None, limit: Limit = 100, offset: Offset = 0) -> Response[TaskFeed]:
         filters = [Task.status == status] if status else []
         if since is not None:
-            cursor = clock_instant(since if since.tzinfo else since.replace(tzinfo=timezone.utc))
-            if cursor is None:
-                raise ValidationFailed("Invalid input: query.since: not a cursor this server gave",
+            # A cursor is a `next_since` this server gave: in UTC with its offset, and not in the
+            # future. A phone's local time (no offset: China time read as UTC, 8 hours ahead) or a
+            # later time would skip every change until the server's clock caught up.
+            cursor = clock_instant(since) if since.tzinfo else None
+            if cursor is None or cursor > utcnow() + CURSOR_SKEW:
+                raise ValidationFailed("Invalid input: query.since: not a cursor this server gave (send `next_since` "
+                                       "as received, with its offset)",
                                        details=[{"path": "query.since", "message": "not a cursor this server gave"}])
             since = cursor
             filters.append(Task.updated_at > since - SINCE_OVERLAP)
@@ -108,8 +115,9 @@ class MyTaskController(Controller):
             .join(Unit, Unit.code == Task.unit_code).where(visible_tasks(request.user), *filters)
         )).one()
         key = f"{request.user.username}|{count}|{newest}|{renamed}|{status}|{since}|{limit}|{offset}"
-        etag = f'W/"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
-        if request.headers.get("if-none-match") == etag:
+        tag = hashlib.sha256(key.encode()).hexdigest()[:32]
+        etag = f'W/"{tag}"'
+        if etag_matches(request.headers.get("if-none-match"), tag):
             return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         page = await task_page(db, request.user, filters, limit=limit, offset=offset, order="updated")
         items = page["items"]

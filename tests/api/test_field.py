@@ -222,6 +222,17 @@ async def test_task_list_for_phones_is_conditional_and_incremental(client, field
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     delta = (await client.get("/api/v1/me/tasks", params={"since": since}, headers=me)).json()
     assert [t["id"] for t in delta["items"]] == [task["id"]] and delta["items"][0]["status"] == "in_progress"
+    # The tag in its strong form, or in a list, is the same version (RFC 9110's weak comparison).
+    tag = changed.headers["etag"].removeprefix("W/")
+    for header in (tag, f'"other", {changed.headers["etag"]}', "*"):
+        assert (await client.get("/api/v1/me/tasks", headers={**me, "If-None-Match": header})).status_code == 304, header
+    # A phone's local time (no offset) or a time ahead of the server is no cursor: it would
+    # skip every change until the server's clock caught up.
+    local = datetime.now(timezone(timedelta(hours=8))).replace(tzinfo=None).isoformat(timespec="seconds")
+    ahead = (datetime.now(timezone.utc) + timedelta(hours=8)).isoformat()
+    for cursor in (local, ahead):
+        body = assert_error(await client.get("/api/v1/me/tasks", params={"since": cursor}, headers=me), 422)
+        assert body["details"][0]["path"] == "query.since"
 
 
 async def test_units_see_none_of_the_field_work(db, client, field):
