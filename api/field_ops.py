@@ -250,8 +250,8 @@ class FieldWriter(VisitHandlers):
         # A photo backs a finding of the task it was filed for: its ledger entry names that task.
         for index, evidence_id in enumerate(ids):
             if photos.get(evidence_id, "missing") != task_id:
-                message = "no photo filed for this task with that id" if evidence_id not in photos else "the photo was filed for another task"
-                raise bad(f"$.evidence_ids[{index}]", message)
+                # One answer for an unknown photo and another task's: another team's ids stay unknown.
+                raise bad(f"$.evidence_ids[{index}]", "no photo filed for this task with that id")
 
     def _finding_rows(self, op: FindingOp, digest: str, task: TaskFacts, periods: dict[str, PeriodFacts],
                       period_status: str | None, catalogs: dict[str, tuple[Catalog, dict[str, Indicator]]],

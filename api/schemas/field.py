@@ -71,6 +71,13 @@ class FindingCreate(Body):
 
     def __post_init__(self) -> None:
         self.recorded_at = clock_field("recorded_at", self.recorded_at)
+        once("evidence_ids", self.evidence_ids)
+
+
+def once(name: str, ids: list[uuid.UUID]) -> None:
+    """A photo cited twice is a client's slip that would be stored (and counted) twice."""
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"`{name}` names a photo more than once")
 
 
 class FindingUpdate(Body):
@@ -83,6 +90,10 @@ class FindingUpdate(Body):
     case_file: Code | None | Unset = UNSET
     staff: Annotated[list[StaffName], Meta(max_length=20)] | Unset = UNSET
     evidence_ids: Annotated[list[uuid.UUID], Meta(max_length=50)] | Unset = UNSET
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.evidence_ids, msgspec.UnsetType):
+            once("evidence_ids", self.evidence_ids)
 
 
 class FindingOut(msgspec.Struct, kw_only=True):

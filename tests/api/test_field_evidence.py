@@ -69,3 +69,9 @@ async def test_only_photos_of_the_task_can_be_cited(client, field):
     assert wrong["details"][0]["path"] == "$.evidence_ids[0]"
     ghost = assert_error(await client.post("/api/v1/findings", json=finding_body(task, VISIT_RULE, evidence_ids=[str(uuid.uuid4())]), headers=me), 422)
     assert "no photo" in ghost["details"][0]["message"]
+    # Another team's photo answers as an unknown one: its id tells nothing.
+    assert wrong["details"] == ghost["details"]
+    mine = await upload(client, me, photo(22), task_id=task["id"])
+    twice = assert_error(await client.post("/api/v1/findings", json=finding_body(
+        task, VISIT_RULE, evidence_ids=[mine.json()["id"]] * 2), headers=me), 422)
+    assert twice["details"][0]["path"] == "$.evidence_ids"
