@@ -128,6 +128,10 @@ class VisitHandlers:
             distance = round(haversine_m(data.lat, data.lon, unit.lat, unit.lon), 1)
             if distance > self.settings.checkin_radius_m + data.accuracy_m:
                 flags.append("far_from_unit")
+        if data.accuracy_m > self.settings.checkin_radius_m:
+            # The allowed distance grows with the accuracy reported, so a fix this coarse (or a
+            # client claiming one) places the inspector nowhere: the chief should know.
+            flags.append("poor_fix")
         if abs(data.device_time - now) > timedelta(seconds=self.settings.clock_skew_seconds):
             flags.append("clock_skew")
         return {"id": data.id, "task_id": op.task_id, "inspector": op.principal.username, "kind": data.kind,

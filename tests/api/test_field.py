@@ -99,8 +99,12 @@ async def test_check_in_records_distance_and_starts_the_task(client, field):
     far = {"id": str(uuid.uuid4()), "lat": unit["lat"] + 0.02, "lon": unit["lon"], "accuracy_m": 20, "device_time": skewed.isoformat(), "kind": "out"}
     flagged = (await client.post(f"/api/v1/tasks/{task['id']}/check-ins", json=far, headers=me)).json()
     assert flagged["flags"] == ["far_from_unit", "clock_skew"] and flagged["distance_m"] > 2000
+    # 44 km away with a claimed accuracy of 100 km: not far "within the error", but no position at all.
+    vague = {"id": str(uuid.uuid4()), "lat": unit["lat"] + 0.4, "lon": unit["lon"], "accuracy_m": 100_000,
+             "device_time": now(), "kind": "out"}
+    assert (await client.post(f"/api/v1/tasks/{task['id']}/check-ins", json=vague, headers=me)).json()["flags"] == ["poor_fix"]
     listed = (await client.get(f"/api/v1/tasks/{task['id']}/check-ins", headers=field.chief)).json()
-    assert [c["kind"] for c in listed] == ["in", "out"]
+    assert [c["kind"] for c in listed] == ["in", "out", "out"]
     assert_error(await client.post(f"/api/v1/tasks/{task['id']}/check-ins", json={**near, "id": str(uuid.uuid4())}, headers=field.outsider(task)), 404)
 
 
