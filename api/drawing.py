@@ -23,8 +23,10 @@ from api.db import utcnow
 from api.errors import Conflict
 from api.models import CaseFile, Inspector, Unit
 from api.models_draws import DeclaredConflict, Draw, Plan, Task, TaskInspector
+from api.tasks import DONE_STATUSES
 
-__all__ = ["DrawInputs", "POPULATION_FIELDS", "draw_summary", "execute_draw", "load_inputs", "verify_stored_draw"]
+__all__ = ["DrawInputs", "POPULATION_FIELDS", "draw_summary", "execute_draw", "load_inputs", "verify_stored_draw",
+           "visits_revealed"]
 
 # Unit attributes a plan may stratify or filter on (and that the population digest covers).
 POPULATION_FIELDS = ("kind", "district", "grid", "risk_class", "credit", "tier", "parent_code")
@@ -76,13 +78,45 @@ async def load_inputs(session: AsyncSession, *, exclude_recent_draws: int, befor
     conflicts = [tuple(r) for r in (await session.execute(select(DeclaredConflict.inspector, DeclaredConflict.unit_code))).all()]
     recent: list[tuple[str, str]] = []
     if exclude_recent_draws > 0:
-        earlier = select(Draw.id) if before is None else select(Draw.id).where(Draw.drawn_at < before)
-        last = earlier.order_by(Draw.drawn_at.desc()).limit(exclude_recent_draws).scalar_subquery()
         query = (select(TaskInspector.username, Task.unit_code).join(Task, Task.id == TaskInspector.task_id)
-                 .where(Task.draw_id.in_(last)).distinct())
+                 .where(Task.draw_id.in_(_recent_draws(exclude_recent_draws, before))).distinct())
         recent = [tuple(r) for r in (await session.execute(query)).all()]
     return DrawInputs(unit_ids=unit_ids, unit_fields=unit_fields, case_files=files, inspectors=roster,
                       conflicts=sorted(conflicts), recent=sorted(recent))  # type: ignore[arg-type]
+
+
+def _recent_draws(count: int, before: datetime | None) -> Any:
+    earlier = select(Draw.id) if before is None else select(Draw.id).where(Draw.drawn_at < before)
+    return earlier.order_by(Draw.drawn_at.desc()).limit(count).scalar_subquery()
+
+
+async def visits_revealed(session: AsyncSession, draw_row: Draw) -> list[dict[str, Any]]:
+    """The earlier draws whose unannounced visits, not done yet, the ``recent`` pairs of this
+    draw's recorded inputs name (inspector, unit), with their plan and how many such visits.
+
+    Publishing a draw publishes its inputs, which must stay whole for anyone to recompute it;
+    while this list is not empty they would tell a unit who is coming on a visit it must not
+    know of. Only the draws the pairs were read from count (the plan's last
+    ``exclude_recent_draws`` before this one), so a pair repeated by an older draw blocks nothing.
+    """
+    recent = set(map(tuple, DrawInputs.decode(draw_row.inputs).recent))
+    plan = await session.get(Plan, draw_row.plan_id)
+    if not recent or plan is None or plan.exclude_recent_draws <= 0:
+        return []
+    window = _recent_draws(plan.exclude_recent_draws, draw_row.drawn_at)
+    rows = await session.execute(
+        select(Task.id, Task.draw_id, Plan.id, Plan.name, TaskInspector.username, Task.unit_code)
+        .join(TaskInspector, TaskInspector.task_id == Task.id).join(Plan, Plan.id == Task.plan_id)
+        .where(Task.draw_id.in_(window), Task.draw_id != draw_row.id, Task.unannounced.is_(True),
+               Task.status.not_in(DONE_STATUSES)))
+    visits: dict[Any, set[uuid.UUID]] = {}
+    plans: dict[Any, tuple[uuid.UUID, str]] = {}
+    for task_id, draw_id, plan_id, plan_name, username, unit_code in rows.all():
+        if (username, unit_code) in recent:
+            visits.setdefault(draw_id, set()).add(task_id)
+            plans[draw_id] = (plan_id, plan_name)
+    return [{"draw_id": str(d), "plan_id": str(plans[d][0]), "plan_name": plans[d][1], "pending": len(visits[d])}
+            for d in sorted(visits, key=str)]
 
 
 def _run(params: sampling.DrawParams, seed: str | sampling.SeedRecord, inputs: DrawInputs, commitment: str | None) -> sampling.Draw:

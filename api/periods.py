@@ -14,6 +14,7 @@ from api import audit, documents
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.importing import chunks
 from api.db import utcnow
+from api.drawing import visits_revealed
 from api.models import Unit
 from api.models_draws import Draw, Plan
 from api.models_review import Appeal, PeriodTransition, PeriodUnit
@@ -125,6 +126,13 @@ async def change_status(session: AsyncSession, code: str, action: str, actor: st
         if pending := await pending_unannounced(session, unpublished):
             raise Conflict(f"Unannounced visits of period {code!r} are not done yet: publishing its draws would announce them.",
                            code="VISITS_PENDING", details={"draws": {str(k): v for k, v in pending.items()}})
+        # Their inputs too: the recent visits they list may be another draw's visits to come.
+        revealed = {str(d.id): found for d in (await session.execute(select(Draw).where(Draw.id.in_(unpublished)))).scalars()
+                    if (found := await visits_revealed(session, d))}
+        if revealed:
+            raise Conflict(f"The inputs of draws of period {code!r} name unannounced visits of other draws that are not "
+                           "done yet: publishing them would announce those visits.",
+                           code="VISITS_PENDING", details={"revealed": revealed})
     now = utcnow()
     if action == "lock":  # the units it assesses from now on, whatever the registry does
         await session.execute(insert(PeriodUnit).from_select(["period_code", "unit_code"],

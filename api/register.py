@@ -4,7 +4,7 @@ finding, photos), its review and its appeal, for export as CSV or XLSX.
 Chiefs and admins see every deduction of the period. A unit account sees only deductions
 decided to stand against its unit (confirmed or adjusted: those it must be told of), with
 whatever an appeal made of them since; never a proposed or rejected-in-review one, and never
-one from an unannounced visit that is not done yet (which the unit must not learn of). Its
+one from a draw whose unannounced visit to it is not done yet (which the unit must not learn of). Its
 download counts as being told: the first read of each row is recorded as at ``/me/deductions``.
 Another unit's register is a 404, the same as for a unit that does not exist.
 Functions never commit.
@@ -29,7 +29,7 @@ from api.notices import mark_read
 from api.periods import catalog_of, get_period
 from api.review import evidence_by_id
 from api.security import Principal
-from api.tasks import DONE_STATUSES
+from api.tasks import known_to_unit
 from api.workdays import CHINA
 
 __all__ = ["REGISTER_COLUMNS", "register_rows", "register_status"]
@@ -113,7 +113,7 @@ async def register_rows(session: AsyncSession, period_code: str, viewer: Princip
     where = list(scope)
     if viewer.role == "unit":
         where += [Notice.deduction_id.is_not(None),
-                  or_(Task.id.is_(None), Task.unannounced.is_(False), Task.status.in_(DONE_STATUSES))]
+                  or_(Task.id.is_(None), known_to_unit())]
     query = (select(Deduction, Unit.name, Finding, Task, Notice, Appeal)
              .join(Unit, Unit.code == Deduction.unit_code)
              .outerjoin(Finding, Finding.id == Deduction.finding_id)

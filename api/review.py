@@ -13,7 +13,7 @@ from datetime import date
 from typing import AbstractSet, Sequence
 
 import msgspec
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence.exif import PhotoMetadata
@@ -35,7 +35,7 @@ from api.schemas.review import (
     BulkDecision, BulkResult, DecisionCreate, DecisionOut, ReviewEvidence, ReviewFinding, ReviewItem,
 )
 from api.security import Principal
-from api.tasks import DONE_STATUSES
+from api.tasks import DONE_STATUSES, known_to_unit
 
 __all__ = ["check_decision", "decide", "decide_many", "deduction_authors", "decision_out", "evidence_by_id", "review_queue",
            "STATUS_OF"]
@@ -130,14 +130,19 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
 
 async def _check_submitted(session: AsyncSession, row: Deduction) -> None:
     """A finding's deduction is judged once its task is submitted: before, the inspector may
-    still edit the finding, and the unit of an unannounced visit must not hear of it."""
+    still edit the finding, and the unit of an unannounced visit must not hear of it. A
+    decision tells the unit (its notice, its register), so a deduction of a file review waits
+    as well while the same draw's unannounced visit to the unit is still to come."""
     if row.finding_id is None:
         return
-    status = (await session.execute(select(Task.status).join(Finding, Finding.task_id == Task.id)
-                                    .where(Finding.id == row.finding_id))).scalar_one_or_none()
+    status, known = (await session.execute(select(Task.status, known_to_unit()).join(Finding, Finding.task_id == Task.id)
+                                           .where(Finding.id == row.finding_id))).one_or_none() or (None, True)
     if status not in DONE_STATUSES:
         raise Conflict("The task is not submitted yet: its findings may still change.", code="TASK_NOT_SUBMITTED",
                        details={"deduction_id": str(row.id), "task_status": status})
+    if not known:
+        raise Conflict("An unannounced visit of the same draw to this unit is not done yet: deciding this deduction "
+                       "would tell the unit of it.", code="VISITS_PENDING", details={"deduction_id": str(row.id)})
 
 
 async def decide_many(session: AsyncSession, items: Sequence[BulkDecision], reviewer: Principal,
@@ -195,10 +200,12 @@ def _review_evidence(row: Evidence, unit: Unit | None) -> ReviewEvidence:
 async def review_queue(session: AsyncSession, filters: list[ColumnElement[bool]], flag: str | None) -> list[ReviewItem]:
     """Proposed deductions matching ``filters`` (on Deduction and Finding), flagged ones first,
     then by creation; ``flag`` keeps those with a photo carrying that flag code. Findings of
-    tasks not yet submitted wait: they may still change."""
+    tasks not yet submitted wait: they may still change; so do those of a draw whose unannounced
+    visit to the unit is still to come (see :func:`_check_submitted`)."""
     query = (select(Deduction, Finding).outerjoin(Finding, Finding.id == Deduction.finding_id)
              .outerjoin(Task, Task.id == Finding.task_id)
-             .where(Deduction.status == "proposed", or_(Finding.id.is_(None), Task.status.in_(DONE_STATUSES)), *filters)
+             .where(Deduction.status == "proposed",
+                    or_(Finding.id.is_(None), and_(Task.status.in_(DONE_STATUSES), known_to_unit())), *filters)
              .order_by(Deduction.created_at, Deduction.id))
     pairs = [(d, f) for d, f in await session.execute(query)]
     evidence = await evidence_by_id(session, {e for _, f in pairs if f is not None for e in f.evidence_ids})

@@ -1,7 +1,9 @@
 """Draw records: read, download inputs, verify, publish (一公开).
 
 Before publication only chiefs and admins know a draw exists; afterwards every
-authenticated user may read it, download its inputs and re-check it.
+authenticated user may read it, download its inputs and re-check it. A draw is not published
+while its own unannounced visits, or those of earlier draws its inputs name as recent visits,
+are to come (409 ``VISITS_PENDING``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from api import audit
 from api.controllers.params import Limit, Offset
 from api.db import utcnow
 from api.deps import DB
-from api.drawing import DrawInputs, draw_summary, verify_stored_draw
+from api.drawing import DrawInputs, draw_summary, verify_stored_draw, visits_revealed
 from api.errors import Conflict, Forbidden, NotFound
 from api.models_draws import Draw, Task
 from api.schemas.common import Page
@@ -53,6 +55,16 @@ async def _out(db: DB, row: Draw) -> DrawOut:
     return DrawOut(**draw_summary(row), tasks=count)
 
 
+async def _refuse_revealing(db: DB, row: Draw) -> None:
+    """409 while the draw's inputs name (in ``recent``) an unannounced visit of another draw that
+    is not done: the inputs are what lets anyone recompute the draw, so they are published whole
+    or not at all."""
+    if revealed := await visits_revealed(db, row):
+        raise Conflict("The inputs of this draw name inspectors of unannounced visits of other draws that are not done "
+                       "yet (its recent visits): publishing them would announce those visits.",
+                       code="VISITS_PENDING", details={"revealed": revealed})
+
+
 class DrawController(Controller):
     path = "/api/v1/draws"
     tags = ["draws"]
@@ -74,6 +86,9 @@ class DrawController(Controller):
          summary="The exact inputs of the draw (population, case files, roster, exclusions)")
     async def inputs(self, request: Req, draw_id: FromPath[uuid.UUID], db: DB) -> Response[bytes]:
         row = await _draw(db, request.user, draw_id)
+        # A draw published before publishing checked its inputs may still name a visit to come.
+        if request.user.role not in CHIEFS:
+            await _refuse_revealing(db, row)
         body = msgspec.json.encode(DrawInputs.decode(row.inputs))
         return Response(content=body, media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="draw-{row.id}-inputs.json"'})
@@ -95,6 +110,7 @@ class DrawController(Controller):
             if pending := (await pending_unannounced(db, [row.id])).get(row.id):
                 raise Conflict(f"{pending} unannounced visit(s) of this draw are not done yet: publishing would announce them.",
                                code="VISITS_PENDING", details={"pending": pending})
+            await _refuse_revealing(db, row)
             row.published_at = utcnow()
             audit.record(db, request.user.username, "draw.published", "draw", row.id, {"published_at": None},
                          {"published_at": row.published_at})

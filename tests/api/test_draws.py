@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 from sqlalchemy import update
 
-from api.models_draws import Task
+from api.db import utcnow
+from api.models_draws import Draw, Task
 
 from tests.support.api import add_user, assert_error, demo_registry, login, seed_demo_registry
 
@@ -194,12 +195,20 @@ async def test_visibility_of_plans_tasks_and_draws(db, client, chief):
     assert_error(await client.get("/api/v1/me/tasks", headers=unit), 403)
     humen = [t for t in all_tasks if t["unit_code"] == "DG-HUMEN"]
     assert {t["kind"] for t in humen} == {"field_visit", "file_review"}
-    visible = (await client.get("/api/v1/tasks", headers=unit)).json()
-    assert [t["kind"] for t in visible["items"]] == ["file_review"] and visible["total"] == 1  # the visit stays hidden
-    hidden = next(t for t in humen if t["kind"] == "field_visit")
-    missing = assert_error(await client.get(f"/api/v1/tasks/{hidden['id']}", headers=unit), 404)
+    # The file review beside the visit (same draw, window and team) would announce it: neither shows.
+    assert (await client.get("/api/v1/tasks", headers=unit)).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
     ghost = assert_error(await client.get("/api/v1/tasks/00000000-0000-0000-0000-000000000000", headers=unit), 404)
-    assert missing["message"] == ghost["message"]
+    for task in humen:
+        assert assert_error(await client.get(f"/api/v1/tasks/{task['id']}", headers=unit), 404)["message"] == ghost["message"]
+    hidden = next(t for t in humen if t["kind"] == "field_visit")
+    async with db() as session:
+        await session.execute(update(Task).where(Task.id == uuid.UUID(hidden["id"])).values(status="submitted"))
+        await session.commit()
+    visible = (await client.get("/api/v1/tasks", headers=unit)).json()
+    assert sorted(t["kind"] for t in visible["items"]) == ["field_visit", "file_review"]  # the visit done, both show
+    async with db() as session:
+        await session.execute(update(Task).where(Task.id == uuid.UUID(hidden["id"])).values(status="assigned"))
+        await session.commit()
     # Draws stay unknown to non-chiefs until published (一公开).
     assert_error(await client.get(f"/api/v1/draws/{drawn['id']}", headers=unit), 404)
     assert (await client.get("/api/v1/draws", headers=inspector)).json()["total"] == 0
@@ -255,3 +264,63 @@ async def test_a_plan_names_an_open_period_and_values_the_sampler_takes(db, clie
     params = {**OFFICE_PARAMS, "units": {**OFFICE_PARAMS["units"], "filter": {"kind": ["office\u0001"]}}}
     control = assert_error(await client.post("/api/v1/plans", json=plan_body(params=params), headers=chief), 422)
     assert control["details"][0]["path"].startswith("$.params.units.filter")
+
+
+async def test_published_inputs_never_name_another_draws_visit_to_come(db, client, chief):
+    """A draw's inputs list the recent visits it kept inspectors away from; published, they
+    would tell a unit who comes on an unannounced visit of another draw. The draw waits."""
+    await add_user(db, "humen", "unit", unit_code="DG-HUMEN")
+    unit = await login(client, "humen")
+    offices = {"filter": {"kind": ["office"], "parent_code": ["DG"]}, "rules": [{"size": 5}]}
+    secret = await make_plan(client, chief, name="暗访", params={"units": offices, "case_files": None,
+                                                              "assignment": {"task_kinds": ["field_visit"], "team_size": 2}})
+    hidden = (await draw(client, chief, secret)).json()
+    review = await make_plan(client, chief, name="案卷评查", params=OFFICE_PARAMS, unannounced=False, exclude_recent_draws=100)
+    shown = (await draw(client, chief, review)).json()
+    visits = (await client.get(f"/api/v1/tasks?plan_id={secret['id']}&limit=500", headers=chief)).json()["items"]
+    assert visits and all(t["unannounced"] and t["kind"] == "field_visit" for t in visits)
+    inputs = (await client.get(f"/api/v1/draws/{shown['id']}/inputs", headers=chief)).json()
+    named = {(n, t["unit_code"]) for t in visits for n in t["team"]} & {tuple(p) for p in inputs["recent"]}
+    assert named  # the inputs are whole: they do name the visits to come
+
+    refused = assert_error(await client.post(f"/api/v1/draws/{shown['id']}/publish", headers=chief), 409, "VISITS_PENDING")
+    assert refused["details"] == {"revealed": [{"draw_id": hidden["id"], "plan_id": secret["id"], "plan_name": "暗访",
+                                                "pending": len({t["id"] for t in visits
+                                                                if any((n, t["unit_code"]) in named for n in t["team"])})}]}
+    assert_error(await client.get(f"/api/v1/draws/{shown['id']}/inputs", headers=unit), 404)
+
+    # One published before publishing looked at its inputs: a unit may not download them yet.
+    async with db() as session:
+        await session.execute(update(Draw).where(Draw.id == uuid.UUID(shown["id"])).values(published_at=utcnow()))
+        await session.commit()
+    assert (await client.get(f"/api/v1/draws/{shown['id']}", headers=unit)).status_code == 200
+    early = assert_error(await client.get(f"/api/v1/draws/{shown['id']}/inputs", headers=unit), 409, "VISITS_PENDING")
+    assert early["details"] == refused["details"] and "DG-" not in str(early)
+    assert (await client.get(f"/api/v1/draws/{shown['id']}/inputs", headers=chief)).status_code == 200
+    async with db() as session:
+        await session.execute(update(Draw).where(Draw.id == uuid.UUID(shown["id"])).values(published_at=None))
+        await session.commit()
+
+    # The visits done, the draw is published with its inputs whole, and anyone re-checks it.
+    async with db() as session:
+        await session.execute(update(Task).where(Task.draw_id == uuid.UUID(hidden["id"])).values(status="submitted"))
+        await session.commit()
+    assert (await client.post(f"/api/v1/draws/{shown['id']}/publish", headers=chief)).json()["published_at"]
+    assert (await client.get(f"/api/v1/draws/{shown['id']}/inputs", headers=unit)).json() == inputs
+    assert (await client.post(f"/api/v1/draws/{shown['id']}/verify", json={"against": "recorded"}, headers=unit)).json()["ok"]
+
+
+async def test_a_recent_visit_of_a_draw_outside_the_window_blocks_nothing(db, client, chief):
+    offices = {"filter": {"kind": ["office"], "parent_code": ["DG"]}, "rules": [{"size": 5}]}
+    secret = await make_plan(client, chief, params={"units": offices, "case_files": None,
+                                                    "assignment": {"task_kinds": ["field_visit"], "team_size": 2}})
+    await draw(client, chief, secret)
+    first = await make_plan(client, chief, params=OFFICE_PARAMS, unannounced=False)
+    await draw(client, chief, first)
+    # Only the last draw's visits (the announced reviews) are this draw's recent ones.
+    review = await make_plan(client, chief, params=OFFICE_PARAMS, unannounced=False, exclude_recent_draws=1)
+    shown = (await draw(client, chief, review, seed="271828")).json()
+    visits = (await client.get(f"/api/v1/tasks?plan_id={secret['id']}&limit=500", headers=chief)).json()["items"]
+    recent = {tuple(p) for p in (await client.get(f"/api/v1/draws/{shown['id']}/inputs", headers=chief)).json()["recent"]}
+    assert recent & {(n, t["unit_code"]) for t in visits for n in t["team"]}  # the pair a visit to come also has
+    assert (await client.post(f"/api/v1/draws/{shown['id']}/publish", headers=chief)).json()["published_at"]

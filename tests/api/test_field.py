@@ -154,6 +154,10 @@ async def test_a_confirmed_deduction_is_not_replaced_by_a_correction(db, client,
     for body in (kept, dropped):
         ids[body["id"]] = (await client.post("/api/v1/findings", json=body, headers=me)).json()["deduction_id"]
     await submit(client, field, task)
+    # Deciding tells the unit: the file review's deductions wait for the draw's visit to it.
+    assert_error(await client.post(f"/api/v1/deductions/{ids[kept['id']]}/decision", json={"action": "confirm"},
+                                   headers=field.chief), 409, "VISITS_PENDING")
+    await submit(client, field, next(t for t in field.tasks if t["unit_code"] == task["unit_code"] and t["kind"] == "field_visit"))
     decide = lambda finding, action: client.post(f"/api/v1/deductions/{ids[finding['id']]}/decision",  # noqa: E731
                                                  json={"action": action, **({"reason": "不成立"} if action == "reject" else {})},
                                                  headers=field.chief)
