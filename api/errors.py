@@ -269,7 +269,20 @@ def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     # Litestar's own 4xx texts are safe to show and often more precise (e.g. which limit).
     if exc.detail and exc.detail not in {"Bad Request", "Not Found", "Forbidden", "Unauthorized"}:
         message = str(exc.detail)
-    return _respond(status, ErrorBody(code, message), dict(exc.headers or {}))
+    details = None
+    if status == 413 and (limit := _body_limit(request)) is not None:
+        # Said in bytes, so a client can split what it sends (a sync batch) to fit.
+        message = f"The request body is larger than the {limit:,} bytes this endpoint takes."
+        details = {"limit_bytes": limit}
+    return _respond(status, ErrorBody(code, message, details), dict(exc.headers or {}))
+
+
+def _body_limit(request: Request[Any, Any, Any]) -> int | None:
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # no route matched (an unknown path), or a handler without the setting
+        return None
+    return limit if isinstance(limit, int) else None
 
 
 def _document_handler(_: Request[Any, Any, Any], exc: CatalogError | SchemeError) -> Response[Any]:

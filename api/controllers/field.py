@@ -162,12 +162,18 @@ def _error(exc: Exception) -> tuple[int, ErrorBody]:
     return 500, ErrorBody("INTERNAL_ERROR", "This operation could not be applied; retry it.")
 
 
+# 500 findings with full Chinese notes (2,000 characters, 6 KB in UTF-8), staff and photos
+# come to about 8 MB: a batch the protocol allows must fit.
+SYNC_MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
 class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["field"]
     guards = [INSPECTORS]
 
-    @post("/", operation_id="sync", status_code=HTTP_200_OK, summary="Apply up to 500 queued operations, each answered alone")
+    @post("/", operation_id="sync", status_code=HTTP_200_OK, summary="Apply up to 500 queued operations, each answered alone",
+          request_max_body_size=SYNC_MAX_BODY_BYTES)
     async def sync(self, request: Req, data: JSONBody[SyncRequest]) -> SyncResponse:
         writer = request.app.state.writer
         results: list[SyncResult | None] = [None] * len(data.operations)

@@ -48,7 +48,9 @@ async def test_wrong_types_and_unknown_fields_name_the_path(client, admin, body,
 
 async def test_huge_bodies_are_refused(client, admin, settings):
     big = b'{"code":"A","name":"' + b"x" * (settings.max_body_bytes + 10) + b'","kind":"office"}'
-    assert_error(await client.post("/api/v1/units", content=big, headers={**admin, "Content-Type": "application/json"}), 413, "PAYLOAD_TOO_LARGE")
+    body = assert_error(await client.post("/api/v1/units", content=big, headers={**admin, "Content-Type": "application/json"}),
+                        413, "PAYLOAD_TOO_LARGE")
+    assert body["details"] == {"limit_bytes": settings.max_body_bytes}  # so a client knows how far to cut
     huge_file = b"code,name,kind\n" + b"A,x,office\n" * (settings.import_max_bytes // 11 + 10)
     assert_error(await client.post("/api/v1/imports/units", content=huge_file, headers=admin), 413)
 

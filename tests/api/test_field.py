@@ -202,6 +202,17 @@ async def test_sync_answers_each_operation_and_is_safe_to_repeat(db, client, fie
     assert_error(await client.post("/api/v1/sync", json={"operations": ops}, headers=field.chief), 403)
 
 
+async def test_a_full_batch_of_long_chinese_notes_fits(db, client, field):
+    # 500 findings with 2,000-character notes: 3 MB, past the 1 MB of a single call.
+    task = field.task("file_review")
+    me = field.member(task)
+    note = "现场检查发现经营者未按规定公示营业执照，" * 100
+    ops = [{"op": "finding", "finding": finding_body(task, FILE_RULE, note=note[:2000])} for _ in range(500)]
+    r = await client.post("/api/v1/sync", json={"operations": ops}, headers=me)
+    assert r.status_code == 200, r.text[:300]
+    assert {x["status"] for x in r.json()["results"]} == {201}
+
+
 async def test_concurrent_creates_never_double(db, client, field):
     task = field.task("file_review")
     me = field.member(task)
