@@ -221,9 +221,13 @@ def _result(index: int, kind: str, outcome: Any) -> SyncResult:
     if isinstance(outcome, BaseException):
         status, error = _error(outcome) if isinstance(outcome, Exception) else (500, None)
         if error is not None and isinstance(error.details, list) and kind in BODY_PATHS:
-            error = msgspec.structs.replace(error, details=[
-                {**d, "path": BODY_PATHS[kind] + d["path"][1:]} if str(d.get("path", "")).startswith("$") else d
-                for d in error.details])
+            moved = {d["path"]: BODY_PATHS[kind] + d["path"][1:] for d in error.details
+                     if str(d.get("path", "")).startswith("$")}
+            message = error.message
+            for old, new in moved.items():  # the message names the path too: the same one
+                message = message.replace(f": {old}:", f": {new}:")
+            error = msgspec.structs.replace(error, message=message, details=[
+                {**d, "path": moved[d["path"]]} if d.get("path") in moved else d for d in error.details])
         return SyncResult(index=index, op=kind, status=status, error=error)
     if kind == "submit":
         return SyncResult(index=index, op=kind, status=200, result={"task_id": str(outcome), "status": "submitted"})

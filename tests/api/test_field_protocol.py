@@ -99,6 +99,8 @@ async def test_sync_reads_an_item_as_the_single_call_reads_it(client, field):
     assert (single.status_code, results[0]["status"]) == (single.status_code, single.status_code)
     # Paths start at the operation, whichever check refused it.
     assert [r["error"]["details"][0]["path"] for r in results[1:]] == ["$.finding.indicator", "$.finding.recorded_at", "$.check_in.lat"]
+    # A message that names the path names the same one as the details.
+    assert "$.finding.indicator" in results[1]["error"]["message"] and ": $.indicator" not in results[1]["error"]["message"]
 
 
 async def test_a_repeat_answers_only_someone_on_the_team(client, field):
