@@ -164,8 +164,8 @@ def _open(fp: BinaryIO, fmt: ImageFormat, limits: ImageLimits) -> Image.Image:
         _register_heif()
     try:
         image = Image.open(fp, formats=_PILLOW_FORMATS[fmt])
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"image refused as a decompression bomb: {exc}") from None
+    except Image.DecompressionBombError:
+        raise _bomb(limits) from None
     except _DECODE_ERRORS as exc:
         raise CorruptImage(f"unreadable {fmt.value} header: {_reason(exc)}") from None
     pixels = image.width * image.height
@@ -187,11 +187,19 @@ def _decode(image: Image.Image, fmt: ImageFormat, limits: ImageLimits) -> Image.
         image.draft("RGB", _fit(image.width, image.height, needed))
     try:
         image.load()
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(f"image refused as a decompression bomb: {exc}") from None
+    except Image.DecompressionBombError:
+        raise _bomb(limits) from None
     except _DECODE_ERRORS as exc:
         raise CorruptImage(f"{fmt.value} image does not decode completely: {_reason(exc)}") from None
     return image
+
+
+def _bomb(limits: ImageLimits) -> ImageTooLarge:
+    # Pillow's own guard (twice its MAX_IMAGE_PIXELS) fired before ours could: its message
+    # quotes its own figure, so the refusal names the limit that applies.
+    guard = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else limits.max_pixels
+    limit = min(limits.max_pixels, guard)
+    return ImageTooLarge(f"image has more than {limit} pixels, the limit (a decompression bomb)", limit=limit)
 
 
 def _reason(exc: BaseException) -> str:

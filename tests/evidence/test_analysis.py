@@ -211,9 +211,14 @@ def _no_bomb_warnings(caught):
 def test_png_bomb_header_beyond_pillows_own_guard_is_too_large():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with pytest.raises(ImageTooLarge):
+        with pytest.raises(ImageTooLarge) as error:
             analyze(png_header_only(30_000, 30_000), ImageLimits(max_pixels=10**9))
+    assert error.value.limit == 2 * Image.MAX_IMAGE_PIXELS  # the guard that applied, not ours
     assert _no_bomb_warnings(caught)
+    # Past both guards, the refusal names our limit (not Pillow's figure) in its message and details.
+    with pytest.raises(ImageTooLarge) as error:
+        analyze(png_header_only(30_000, 30_000))
+    assert error.value.limit == 64_000_000 and "64000000" in str(error.value)
 
 
 def test_png_bomb_header_over_our_limit_is_refused_before_decoding_and_without_warnings():
