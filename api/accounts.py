@@ -4,11 +4,12 @@ Each change is audited (never the password itself: only that it changed)."""
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
+from api.db import sqlite_write_lock
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.models import Inspector, LoginThrottle, User, username_key
 from api.registry import inspector_spelled, missing_units
@@ -147,9 +148,7 @@ async def _keep_an_admin(session: AsyncSession, leaving: User) -> None:
     active admins' rows are locked in one order (two admins demoting each other at once wait
     for each other, and the second sees the first's change); on SQLite a first write takes the
     database's write lock, which a concurrent change then waits for."""
-    if session.get_bind().dialect.name == "sqlite":
-        await session.execute(update(User).where(User.id == leaving.id).values(id=User.id)
-                              .execution_options(synchronize_session=False))
+    await sqlite_write_lock(session, User, User.id == leaving.id)
     admins = (await session.execute(select(User.id).where(User.role == "admin", User.active.is_(True))
                                     .order_by(User.id).with_for_update())).scalars().all()
     if admins == [leaving.id]:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, ColumnElement, DateTime, MetaData, event, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["Base", "JSONType", "UTCDateTime", "database_unavailable", "make_engine", "make_sessionmaker",
-           "sqlite_pragmas", "utcnow"]
+           "sqlite_pragmas", "sqlite_write_lock", "utcnow"]
 
 # Stable constraint names keep Alembic autogenerate and both dialects in step.
 NAMING_CONVENTION = {
@@ -116,6 +116,26 @@ def make_engine(url: str, *, pool_size: int = 10, timeout: float = 10.0) -> Asyn
         connect_args={"timeout": timeout},
         json_serializer=json_text,
     )
+
+
+async def sqlite_write_lock(session: AsyncSession, model: type[Base], *where: ColumnElement[bool]) -> None:
+    """On SQLite, take the database's write lock now, before the transaction reads what it
+    decides on; on PostgreSQL do nothing (the caller's ``FOR UPDATE`` locks the rows there).
+
+    SQLite ignores ``FOR UPDATE``, and the driver begins a transaction only at its first
+    write, so reads before it see whatever was committed then and a concurrent writer may
+    commit in between: a check made on them can be stale by the time this transaction writes
+    (a lost update). A no-op ``UPDATE`` of ``model``'s rows matching ``where`` as the first
+    write waits for the lock (``busy_timeout``) and holds it until the transaction ends, so the
+    reads after it see the latest commit and nothing else commits meanwhile. It changes no
+    value: key columns and ``onupdate`` columns (``updated_at``) are set to themselves.
+    Call it before the transaction's first write, and read again after it what was read
+    before (``populate_existing``): that may be stale."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    table = model.__table__
+    keep = {c.name: c for c in table.columns if c.primary_key or c.onupdate is not None}  # type: ignore[attr-defined]
+    await session.execute(update(table).where(*where).values(keep))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from api import audit
 from api.controllers.params import CodeFilter, Limit, Offset
+from api.db import sqlite_write_lock
 from api.deps import DB
 from api.drawing import POPULATION_FIELDS, draw_summary, execute_draw
 from api.errors import Conflict, NotFound, ValidationFailed
@@ -106,7 +107,13 @@ def _check_window(plan: Plan) -> None:
 
 
 async def plan_row(db: DB, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
-    plan = await db.get(Plan, plan_id, with_for_update=for_update)
+    """The plan; ``for_update`` (before the transaction's first write) makes an edit and a draw
+    of it take turns on both databases, each deciding on the plan as the other left it: else
+    on SQLite an edit could land after a draw had read the plan (the plan then says what the
+    draw did not use), and parallel draws would all pass the draft check."""
+    if for_update:
+        await sqlite_write_lock(db, Plan, Plan.id == plan_id)
+    plan = await db.get(Plan, plan_id, with_for_update=for_update, populate_existing=for_update)
     if plan is None:
         raise NotFound("No such plan.", details={"plan_id": str(plan_id)})
     return plan
