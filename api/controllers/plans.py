@@ -106,6 +106,31 @@ def _check_window(plan: Plan) -> None:
                                details=[{"path": "$.due_to", "message": "must not be before due_from"}])
 
 
+# Once a seed commitment is published the plan is what it promises: only its title and
+# note may change. A chief who knows the seed could otherwise edit the parameters (filters,
+# rates, sizes, teams, excluded draws) until the draw picks whom they want; the period, due
+# window and unannounced flag are frozen too, being part of the plan published with it.
+COMMITTED_EDITABLE = frozenset({"name", "description", "seed_commitment"})
+
+
+def _check_commitment_binds(plan: Plan, values: dict[str, Any]) -> None:
+    if not plan.seed_commitment:
+        return
+    changed = sorted(key for key, value in values.items()
+                     if key not in COMMITTED_EDITABLE and _stored(key, value) != _stored(key, getattr(plan, key)))
+    if changed:
+        raise Conflict(f"The seed commitment is published: the plan's {', '.join(changed)} can no longer change "
+                       "(only name and description can); make a new plan with a new commitment instead.",
+                       code="COMMITMENT_FIXED", details={"seed_commitment": plan.seed_commitment, "fields": changed})
+
+
+def _stored(key: str, value: Any) -> Any:
+    """A value as the plan stores it, so that resending a field unchanged is no change."""
+    if key == "params":
+        return msgspec.to_builtins(msgspec.convert(value, sampling.DrawParams) if isinstance(value, dict) else value)
+    return value
+
+
 async def plan_row(db: DB, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
     """The plan; ``for_update`` (before the transaction's first write) makes an edit and a draw
     of it take turns on both databases, each deciding on the plan as the other left it: else
@@ -162,6 +187,7 @@ class PlanController(Controller):
         if plan.status != "draft":
             raise Conflict("A drawn plan cannot change.", code="PLAN_ALREADY_DRAWN", details={"plan_id": str(plan_id)})
         values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        _check_commitment_binds(plan, values)
         if "params" in values:
             _check_params(values["params"])
             _check_filter_values(values["params"])

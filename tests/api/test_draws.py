@@ -120,6 +120,44 @@ async def test_seed_commitment_is_kept(client, chief):
     assert record["seed"]["commitment"] == commitment
 
 
+@pytest.mark.parametrize("change", [
+    {"params": {**PARAMS, "units": {**PARAMS["units"], "rules": [{"size": 3}]}}},
+    {"params": {**PARAMS, "units": {**PARAMS["units"], "filter": {"kind": ["office"]}}}},
+    {"params": {**PARAMS, "assignment": {"task_kinds": ["field_visit"], "team_size": 3}}},
+    {"exclude_recent_draws": 2},
+    {"due_to": "2026-12-15"},
+    {"unannounced": False},
+    {"name": "改名", "params": {**PARAMS, "units": {**PARAMS["units"], "rules": [{"size": 1}]}}, "exclude_recent_draws": 1},
+])
+async def test_a_seed_commitment_freezes_what_the_draw_depends_on(client, chief, change):
+    """Whoever knows the seed must not tune the plan after committing to it until the draw
+    picks whom they want: once the commitment is published only name and description change."""
+    commitment = hashlib.sha256(b"20261121").hexdigest()
+    plan = await make_plan(client, chief, seed_commitment=commitment)
+    r = await client.patch(f"/api/v1/plans/{plan['id']}", json=change, headers=chief)
+    body = assert_error(r, 409, "COMMITMENT_FIXED")
+    assert body["details"] == {"seed_commitment": commitment, "fields": sorted(set(change) - {"name"})}
+    assert (await client.get(f"/api/v1/plans/{plan['id']}", headers=chief)).json() == plan  # nothing changed, not even the name
+
+
+async def test_a_committed_plan_keeps_name_description_and_unchanged_fields_editable(client, chief):
+    commitment = hashlib.sha256(b"20261121").hexdigest()
+    plan = await make_plan(client, chief)
+    # Before a commitment the plan is a draft like any other; the commitment may come with changes.
+    changed = await client.patch(f"/api/v1/plans/{plan['id']}", json={"exclude_recent_draws": 1, "seed_commitment": commitment},
+                                 headers=chief)
+    assert changed.status_code == 200 and changed.json()["exclude_recent_draws"] == 1
+    # Afterwards: the title and note, and a client resending the plan as it is.
+    same = {k: plan[k] for k in ("params", "due_from", "due_to", "unannounced", "period")}
+    r = await client.patch(f"/api/v1/plans/{plan['id']}", json={
+        "name": "第四季度抽查（更正）", "description": "见公告", "seed_commitment": commitment.upper(),
+        "exclude_recent_draws": 1, **same}, headers=chief)
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "第四季度抽查（更正）" and r.json()["description"] == "见公告"
+    ok = await draw(client, chief, plan, seed="20261121")
+    assert ok.status_code == 201, ok.text
+
+
 async def test_seed_composed_from_witnesses_is_recorded_as_given(client, chief):
     plan = await make_plan(client, chief)
     parts = [{"source": "公证员 王某 掷骰", "value": "3141"}, {"source": "监督员 李某 掷骰", "value": "5926"}]
