@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from api.console.forms import failed, form_values, parse, succeeded
 from api.console.render import page, redirect, translator
 from api.console.session import allow
-from api.controllers.plans import plan_out, plan_row
+from api.controllers.plans import check_period, plan_out, plan_row
 from api.deps import DB
 from api.drawing import execute_draw, verify_stored_draw
 from api.errors import ApiError, NotFound
@@ -59,6 +59,7 @@ class DrawPages(Controller):
         try:
             data = parse({"seed": values.get("seed", "")}, DrawRequest)
             plan = await plan_row(db, plan_id, for_update=True)
+            await check_period(db, plan.period)  # as the API's draw: a locked period takes no draws
             row = await execute_draw(db, plan, data.seed or "", request.user.username)
             await db.commit()
         except (ApiError, sampling.SamplingError) as exc:

@@ -25,7 +25,7 @@ from api.schemas.plans import DrawOut, DrawRequest, PlanCreate, PlanOut, PlanSta
 from api.security import Principal, requires
 from api.tasks import all_tasks
 
-__all__ = ["PlanController", "plan_out", "plan_row"]
+__all__ = ["PlanController", "check_period", "plan_out", "plan_row"]
 
 KIND_ZH = {"field_visit": "实地检查", "file_review": "案卷评查", "callback": "回访"}
 TASK_COLUMNS = [
@@ -89,7 +89,7 @@ def _check_filter_values(params: sampling.DrawParams) -> None:
     walk(msgspec.to_builtins(params.units), "$.params.units")
 
 
-async def _check_period(db: DB, code: str | None) -> None:
+async def check_period(db: DB, code: str | None) -> None:
     """A plan's period exists and is open: a locked period takes no new plans or draws."""
     if code is None:
         return
@@ -154,7 +154,7 @@ class PlanController(Controller):
     async def create(self, request: Request[Principal, Any, Any], data: JSONBody[PlanCreate], db: DB) -> PlanOut:
         _check_params(data.params)
         _check_filter_values(data.params)
-        await _check_period(db, data.period)
+        await check_period(db, data.period)
         values = msgspec.structs.asdict(data)
         values["params"] = msgspec.to_builtins(data.params)
         if values["seed_commitment"]:
@@ -193,7 +193,7 @@ class PlanController(Controller):
             _check_filter_values(values["params"])
             values["params"] = msgspec.to_builtins(values["params"])
         if values.get("period") is not None:
-            await _check_period(db, values["period"])
+            await check_period(db, values["period"])
         if "seed_commitment" in values:
             new = values["seed_commitment"].lower()
             # Once published, a commitment is the promise the draw keeps: it cannot move.
@@ -216,7 +216,7 @@ class PlanController(Controller):
                                    details=[{"path": "$", "message": "give exactly one of seed and seed_parts"}])
         seed: str | sampling.SeedRecord = data.seed if data.seed is not None else sampling.compose_seed(data.seed_parts or [])
         plan = await plan_row(db, plan_id, for_update=True)
-        await _check_period(db, plan.period)
+        await check_period(db, plan.period)
         row = await execute_draw(db, plan, seed, request.user.username)
         await db.commit()
         return DrawOut(**draw_summary(row), tasks=len(row.record["assignment"]["tasks"]) if row.record.get("assignment") else 0)

@@ -269,3 +269,20 @@ def test_every_interface_text_is_in_both_languages():
     assert not missing, missing
     assert all(zh.strip() and en.strip() for zh, en in TEXT.values())
     assert Translator("fr").language == "zh-CN" and Translator("en")("review.count", n=3) == "3 waiting"
+
+
+@pytest.mark.db
+async def test_a_plan_of_a_locked_period_is_not_drawn_in_the_console_either(client, db, settings):
+    await load_console_demo(db, settings)
+    chief = await login(client, "chief")
+    period = (await client.get("/api/v1/periods", headers=chief)).json()["items"][0]["code"]
+    params = {"units": {"filter": {"kind": ["office"], "parent_code": ["DG"]}, "rules": [{"size": 1}]},
+              "assignment": {"task_kinds": ["file_review"], "team_size": 2}}
+    plan = (await client.post("/api/v1/plans", json={"name": "锁定后抽取", "params": params, "period": period,
+                                                     "due_from": "2026-12-01", "due_to": "2026-12-20"}, headers=chief)).json()
+    locked = await client.post(f"/api/v1/periods/{period}/lock", headers=chief)
+    assert locked.status_code == 200, locked.text
+    await sign_in(client, db, "admin")
+    refused = await post_form(client, f"/console/plans/{plan['id']}/draw", {"seed": "2718"}, follow=True)
+    assert flash(refused)[0] == "error"
+    assert (await client.get(f"/api/v1/plans/{plan['id']}", headers=chief)).json()["status"] == "draft"
