@@ -158,6 +158,11 @@ async def execute_draw(session: AsyncSession, plan: Plan, seed: str | sampling.S
     inputs = await load_inputs(session, exclude_recent_draws=plan.exclude_recent_draws)
     # The draw is CPU work (hashing every unit); keep it off the event loop.
     result = await anyio.to_thread.run_sync(_run, params, seed, inputs, plan.seed_commitment)
+    if not result.units.units:
+        # A filter that matches nothing (a typo, an empty registry) would end the plan with no
+        # task: refused, so the plan stays a draft that can be put right and drawn.
+        raise sampling.InvalidParameters("no unit is eligible under the plan's filter and rules: nothing was drawn, "
+                                         "and the plan stays a draft")
     packed = inputs.encode()
     row = Draw(
         id=uuid.uuid4(), plan_id=plan.id, algorithm=result.algorithm, algorithm_version=result.algorithm_version,

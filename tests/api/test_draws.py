@@ -362,3 +362,14 @@ async def test_a_recent_visit_of_a_draw_outside_the_window_blocks_nothing(db, cl
     recent = {tuple(p) for p in (await client.get(f"/api/v1/draws/{shown['id']}/inputs", headers=chief)).json()["recent"]}
     assert recent & {(n, t["unit_code"]) for t in visits for n in t["team"]}  # the pair a visit to come also has
     assert (await client.post(f"/api/v1/draws/{shown['id']}/publish", headers=chief)).json()["published_at"]
+
+
+async def test_a_draw_that_would_select_nothing_is_refused_and_the_plan_stays_a_draft(client, chief):
+    typo = {**PARAMS, "units": {**PARAMS["units"], "filter": {"kind": ["offcie"]}}}
+    plan = await make_plan(client, chief, params=typo)
+    body = assert_error(await draw(client, chief, plan), 422, "INVALID_PARAMETERS")
+    assert "nothing was drawn" in body["message"]
+    assert (await client.get(f"/api/v1/plans/{plan['id']}", headers=chief)).json()["status"] == "draft"
+    fixed = await client.patch(f"/api/v1/plans/{plan['id']}", json={"params": PARAMS}, headers=chief)
+    assert fixed.status_code == 200, fixed.text
+    assert (await draw(client, chief, plan)).status_code == 201
