@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -11,7 +12,7 @@ import sampling
 from sampling.seeds import SEED_MAX_LENGTH
 from msgspec import Meta
 
-from api.schemas.common import PRINTABLE, Body, Code, Username
+from api.schemas.common import PRINTABLE, Body, Code, Username, trimmed
 
 __all__ = [
     "ConflictCreate", "ConflictOut", "DrawOut", "DrawRecordOut", "DrawRequest", "PlanCreate", "PlanOut", "PlanStatus", "PlanUpdate",
@@ -40,6 +41,9 @@ class PlanCreate(Body):
     exclude_recent_draws: RecentDraws = 0
     seed_commitment: Commitment | None = None
 
+    def __post_init__(self) -> None:
+        trimmed(self, "name")
+
 
 class PlanUpdate(Body):
     name: Name | Unset = UNSET
@@ -51,6 +55,9 @@ class PlanUpdate(Body):
     unannounced: bool | Unset = UNSET
     exclude_recent_draws: RecentDraws | Unset = UNSET
     seed_commitment: Commitment | Unset = UNSET
+
+    def __post_init__(self) -> None:
+        trimmed(self, "name")
 
 
 class PlanOut(msgspec.Struct, kw_only=True):
@@ -77,6 +84,23 @@ class DrawRequest(Body):
 
     seed: Annotated[str, Meta(min_length=1, max_length=SEED_MAX_LENGTH)] | None = None
     seed_parts: Annotated[list[sampling.SeedPart], Meta(min_length=1, max_length=20)] | None = None
+
+    def __post_init__(self) -> None:
+        # A published seed is copied by hand and read aloud: surrounding spaces, invisible
+        # characters (a zero-width space) or a control character in a part's source make a
+        # seed nobody can re-type to check the draw.
+        if self.seed is not None:
+            _legible("seed", self.seed)
+        for index, part in enumerate(self.seed_parts or ()):
+            _legible(f"seed_parts[{index}].value", part.value)
+            _legible(f"seed_parts[{index}].source", part.source)
+
+
+def _legible(name: str, text: str) -> None:
+    if text != text.strip():
+        raise ValueError(f"`{name}` has leading or trailing whitespace")
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
+        raise ValueError(f"`{name}` holds an invisible or control character")
 
 
 class DrawOut(msgspec.Struct, kw_only=True):

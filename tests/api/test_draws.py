@@ -373,3 +373,16 @@ async def test_a_draw_that_would_select_nothing_is_refused_and_the_plan_stays_a_
     fixed = await client.patch(f"/api/v1/plans/{plan['id']}", json={"params": PARAMS}, headers=chief)
     assert fixed.status_code == 200, fixed.text
     assert (await draw(client, chief, plan)).status_code == 201
+
+
+async def test_a_seed_nobody_could_retype_is_refused(client, chief):
+    plan = await make_plan(client, chief)
+    for body, path in (({"seed": " 2026 "}, "$.seed"), ({"seed": "2026\u200b"}, "$.seed"),
+                       ({"seed_parts": [{"source": "见证人\u0000甲", "value": "31"}]}, "$.seed_parts[0].source"),
+                       ({"seed_parts": [{"source": "见证人甲", "value": "31 "}]}, "$.seed_parts[0].value")):
+        refused = assert_error(await draw(client, chief, plan, **body), 422)
+        assert refused["details"][0]["path"] == path, refused
+    assert (await client.get(f"/api/v1/plans/{plan['id']}", headers=chief)).json()["status"] == "draft"
+    assert (await draw(client, chief, plan, seed_parts=[{"source": "见证人甲 掷骰", "value": "31"}])).status_code == 201
+    blank = assert_error(await client.post("/api/v1/plans", json=plan_body(name="   "), headers=chief), 422)
+    assert blank["details"][0]["path"] == "$.name"
