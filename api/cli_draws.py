@@ -15,7 +15,7 @@ import msgspec
 import sampling
 
 from api.drawing import DrawInputs
-from api.importing import read_table
+from api.tables import read_table
 
 __all__ = ["draw_group", "sample"]
 

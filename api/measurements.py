@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import audit
 from api.errors import ValidationFailed
-from api.importing import ImportInvalid, chunks, parse_records, raise_if_errors, read_table, record_import
+from api.importing import ImportInvalid, chunks, parse_records, raise_if_errors, record_import
+from api.tables import read_table
 from api.models_scoring import Measurement, Period
 from api.periods import catalog_of, check_assessed
 from api.schemas.registry import RowError

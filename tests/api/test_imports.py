@@ -10,7 +10,7 @@ from datetime import date
 import openpyxl
 import pytest
 
-from api import importing
+from api import tables
 from tests.support.api import add_user, assert_error, login, seed_registry
 
 UNITS_CSV = (
@@ -160,7 +160,7 @@ async def test_an_xlsx_with_a_stale_dimension_is_read_whole(client, chief):
 
 
 async def test_a_table_past_the_row_limit_is_refused_whole(client, chief, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    monkeypatch.setattr(tables, "MAX_ROWS", 3)
     rows = "".join(f"R-{n},第{n}所,office,DG\n" for n in range(4))
     r = await client.post("/api/v1/imports/units", content=f"code,name,kind,parent_code\n{rows}".encode(), headers=chief)
     body = assert_error(r, 422, "IMPORT_INVALID")
@@ -216,7 +216,7 @@ def test_xlsx_numbers_are_read_as_excel_shows_them():
     sheet["B2"].number_format = "0.0%"  # shown as 88.5%: a rate in percent points
     saved = io.BytesIO()
     book.save(saved)
-    header, body = importing.read_table(saved.getvalue())
+    header, body = tables.read_table(saved.getvalue())
     assert header == ["code", "value", "plain"] and body == [(2, ["000123", "88.5", "0.885"])]
 
 
@@ -246,7 +246,7 @@ def _merged_register() -> bytes:
 
 
 def test_merged_cells_are_read_as_excel_shows_them():
-    header, body = importing.read_table(_merged_register())
+    header, body = tables.read_table(_merged_register())
     assert header == ["code", "name", "kind", "district", "parent_code"]
     assert [(n, r[:5]) for n, r in body] == [
         (2, ["MG-1", "甲餐饮店", "entity", "水乡片区", "DG-SL"]),
@@ -279,5 +279,5 @@ def test_a_merge_across_columns_fills_nothing_sideways():
     sheet.merge_cells("B2:C2")
     saved = io.BytesIO()
     book.save(saved)
-    header, body = importing.read_table(saved.getvalue())
+    header, body = tables.read_table(saved.getvalue())
     assert header == ["code", "name", "", "kind"] and body == [(2, ["X-1", "某某餐饮店", None, "entity"])]
