@@ -30,7 +30,6 @@ from api.field_facts import FieldFacts, PeriodFacts, TaskFacts, UnitFacts
 from api.field_visits import VisitHandlers
 from api.group_commit import Journaled
 from api.logs import REQUEST_ID
-from api.notices import STANDING
 from api.schemas.field import FindingCreate, FindingOut
 from api.security import Principal
 from api.settings import Settings
@@ -162,6 +161,8 @@ class FieldWriter(VisitHandlers):
                     continue
                 task = team_task(op.principal, data.task_id, tasks)
                 status, period_status = state[task.id]
+                if status == "reviewed":
+                    raise Conflict("The task has been reviewed; its findings are final.", code="TASK_REVIEWED")
                 target = None
                 if data.supersedes is not None:
                     target = targets.get(data.supersedes)
@@ -171,13 +172,12 @@ class FieldWriter(VisitHandlers):
                     if superseded_by is not None:
                         raise Conflict("That finding is already superseded.", code="ALREADY_SUPERSEDED",
                                        details={"superseded_by": str(superseded_by)})
-                    if target.decided in STANDING:
-                        # Its deduction stands: a correction would add a second one for one fact.
-                        raise Conflict("A chief has already confirmed this finding's deduction; a correction cannot "
-                                       "replace it (the chief may reconsider it, or the unit may appeal).",
+                    if target.decided not in (None, "proposed"):
+                        # Judged against its evidence: a correction would add a second deduction for
+                        # one fact (or undo a rejection) behind the chief's back.
+                        raise Conflict(f"A chief has already decided this finding's deduction ({target.decided}); a "
+                                       "correction cannot replace it (the chief may reconsider it, or the unit may appeal).",
                                        code="ALREADY_DECIDED", details={"deduction_status": target.decided})
-                if status == "reviewed":
-                    raise Conflict("The task has been reviewed; its findings are final.", code="TASK_REVIEWED")
                 if status == "submitted" and target is None:
                     raise Conflict("The task is submitted: findings are frozen; send a correction that supersedes one.",
                                    code="TASK_SUBMITTED")

@@ -13,7 +13,7 @@ from datetime import date
 from typing import AbstractSet, Sequence
 
 import msgspec
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence.exif import PhotoMetadata
@@ -125,7 +125,29 @@ async def decide(session: AsyncSession, deduction_id: uuid.UUID, data: DecisionC
     if status != "rejected":
         await record_notice(session, row, evidence_ids, now, holidays)
     await session.flush()
+    await _close_review(session, row, reviewer.username)
     return decision_out(decision, status)
+
+
+async def _close_review(session: AsyncSession, row: Deduction, actor: str) -> None:
+    """A submitted task whose findings' deductions are all decided is ``reviewed``: its
+    findings are final (a correction is refused, 409 ``TASK_REVIEWED``) and the phones see it
+    done. The task's row is locked first, so of two chiefs deciding its last two deductions at
+    once the second sees the first's decision and closes it."""
+    if row.finding_id is None:
+        return
+    task = (await session.execute(select(Task).join(Finding, Finding.task_id == Task.id)
+                                  .where(Finding.id == row.finding_id).with_for_update())).scalar_one_or_none()
+    if task is None or task.status != "submitted":
+        return
+    undecided = (await session.execute(select(func.count()).select_from(Deduction)
+                                       .join(Finding, Finding.id == Deduction.finding_id)
+                                       .where(Finding.task_id == task.id, Deduction.status == "proposed"))).scalar_one()
+    if undecided:
+        return
+    task.status = "reviewed"
+    audit.record(session, actor, "task.reviewed", "task", task.id, {"status": "submitted"}, {"status": "reviewed"})
+    await session.flush()
 
 
 async def _check_submitted(session: AsyncSession, row: Deduction) -> None:

@@ -23,7 +23,7 @@ from tests.support.audit import Event, Log
 from tests.support.evidence import PLAN_PARAMS
 from tests.support.scoring import shipped_bytes
 
-DECISIONS = ("deduction.confirmed", "deduction.adjusted", "deduction.rejected")
+DECISIONS = ("deduction.confirmed", "deduction.adjusted", "deduction.rejected", "task.reviewed")
 PHOTO_REVIEW = "evidence.flags_changed"  # cited photos are re-checked after a finding is stored
 FIELD = ("check_in.created", "task.started", "finding.created", "finding.superseded", "evidence.attached",
          "task.submitted", PHOTO_REVIEW)

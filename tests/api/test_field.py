@@ -145,34 +145,46 @@ async def test_a_superseded_finding_is_not_edited(client, field):
     assert (await client.patch(f"/api/v1/findings/{fix['id']}", json={"count": 3}, headers=me)).json()["points"] == 3
 
 
-async def test_a_confirmed_deduction_is_not_replaced_by_a_correction(db, client, field):
-    # A correction after the chief confirmed would add a second deduction for one fact.
+async def test_a_decided_deduction_is_not_replaced_by_a_correction(db, client, field):
+    # A correction after the chief's decision would add a second deduction for one fact, or
+    # undo a rejection behind the chief's back.
     task = field.task("file_review")
     me = field.member(task)
-    kept, dropped = finding_body(task, FILE_RULE), finding_body(task, FILE_RULE, note="另一件")
+    kept, dropped, later = (finding_body(task, FILE_RULE, note=n) for n in ("一件", "另一件", "第三件"))
     ids = {}
-    for body in (kept, dropped):
+    for body in (kept, dropped, later):
         ids[body["id"]] = (await client.post("/api/v1/findings", json=body, headers=me)).json()["deduction_id"]
     await submit(client, field, task)
     # Deciding tells the unit: the file review's deductions wait for the draw's visit to it.
     assert_error(await client.post(f"/api/v1/deductions/{ids[kept['id']]}/decision", json={"action": "confirm"},
                                    headers=field.chief), 409, "VISITS_PENDING")
     await submit(client, field, next(t for t in field.tasks if t["unit_code"] == task["unit_code"] and t["kind"] == "field_visit"))
-    decide = lambda finding, action: client.post(f"/api/v1/deductions/{ids[finding['id']]}/decision",  # noqa: E731
-                                                 json={"action": action, **({"reason": "不成立"} if action == "reject" else {})},
-                                                 headers=field.chief)
-    assert (await decide(kept, "confirm")).status_code == 200
-    assert (await decide(dropped, "reject")).status_code == 200
-    body = assert_error(await client.post("/api/v1/findings", json=finding_body(task, FILE_RULE, count=2, supersedes=kept["id"]),
-                                          headers=me), 409, "ALREADY_DECIDED")
-    assert body["details"] == {"deduction_status": "confirmed"}
-    # A rejected one may still be corrected: its deduction does not count, the correction goes to review.
-    fix = finding_body(task, FILE_RULE, count=2, supersedes=dropped["id"])
-    assert (await client.post("/api/v1/findings", json=fix, headers=me)).status_code == 201
+
+    async def decide(deduction_id, action):
+        extra = {"reason": "不成立"} if action == "reject" else {}
+        r = await client.post(f"/api/v1/deductions/{deduction_id}/decision", json={"action": action, **extra}, headers=field.chief)
+        assert r.status_code == 200, r.text
+
+    await decide(ids[kept["id"]], "confirm")
+    await decide(ids[dropped["id"]], "reject")
+    for target, status in ((kept, "confirmed"), (dropped, "rejected")):
+        body = assert_error(await client.post("/api/v1/findings", json=finding_body(task, FILE_RULE, count=2, supersedes=target["id"]),
+                                              headers=me), 409, "ALREADY_DECIDED")
+        assert body["details"] == {"deduction_status": status}
+    # One still proposed may be corrected: the correction goes to review in its place.
+    fix = finding_body(task, FILE_RULE, count=2, supersedes=later["id"])
+    made = await client.post("/api/v1/findings", json=fix, headers=me)
+    assert made.status_code == 201, made.text
     async with db() as s:
         standing = (await s.execute(select(Deduction.finding_id, Deduction.status).where(
             Deduction.status != "rejected", Deduction.finding_id.is_not(None)))).all()
     assert sorted((str(f), st) for f, st in standing) == sorted([(kept["id"], "confirmed"), (fix["id"], "proposed")])
+    # Deciding the last proposed deduction closes the review: the task's findings are final.
+    assert (await client.get(f"/api/v1/tasks/{task['id']}", headers=field.chief)).json()["status"] == "submitted"
+    await decide(made.json()["deduction_id"], "confirm")
+    assert (await client.get(f"/api/v1/tasks/{task['id']}", headers=field.chief)).json()["status"] == "reviewed"
+    assert_error(await client.post("/api/v1/findings", json=finding_body(task, FILE_RULE, supersedes=fix["id"]),
+                                   headers=me), 409, "TASK_REVIEWED")
 
 
 async def test_sync_answers_each_operation_and_is_safe_to_repeat(db, client, field):
