@@ -26,7 +26,7 @@ from api.console.render import console_or_api
 from api.controllers.auth import AuthController
 from api.controllers.conflicts import ConflictController
 from api.controllers.draws import DrawController
-from api.controllers.field import CheckInController, FindingController, SyncController
+from api.controllers.field import CheckInController, FindingController, make_sync_controller
 from api.controllers.documents import CatalogController, SchemeController
 from api.controllers.evidence import BINARY_OPERATIONS, RAW_BODIES, make_evidence_controller
 from api.controllers.ledger import TEXT_OPERATIONS, LedgerController
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             ConflictController,
             FindingController,
             CheckInController,
-            SyncController,
+            make_sync_controller(settings.sync_max_body_bytes),
             CatalogController,
             SchemeController,
             make_period_controller(settings.import_max_bytes),

@@ -70,6 +70,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1024 * 1024
     """``SPOTCHECK_MAX_BODY_BYTES``. Largest JSON request body accepted."""
 
+    sync_max_body_bytes: int = 8 * 1024 * 1024
+    """``SPOTCHECK_SYNC_MAX_BODY_BYTES``. Largest ``POST /sync`` body: 500 findings with full
+    Chinese notes (2,000 characters, 6 KB in UTF-8), staff and photos come to about 8 MB."""
+
     hsts_seconds: Annotated[int, Meta(ge=-1)] = -1
     """``SPOTCHECK_HSTS_SECONDS``. ``max-age`` of the Strict-Transport-Security header; 0 sends
     none; -1 (the default) means one year when ``SPOTCHECK_ENV=production`` (served behind

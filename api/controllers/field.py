@@ -39,7 +39,7 @@ from api.schemas.plans import TaskOut
 from api.security import Principal, requires
 from api.tasks import get_task
 
-__all__ = ["CheckInController", "FindingController", "SyncController"]
+__all__ = ["CheckInController", "FindingController", "make_sync_controller"]
 
 Req = Request[Principal, Any, Any]
 log = logging.getLogger("spotcheck.field")
@@ -162,46 +162,52 @@ def _error(exc: Exception) -> tuple[int, ErrorBody]:
     return 500, ErrorBody("INTERNAL_ERROR", "This operation could not be applied; retry it.")
 
 
-# 500 findings with full Chinese notes (2,000 characters, 6 KB in UTF-8), staff and photos
-# come to about 8 MB: a batch the protocol allows must fit.
-SYNC_MAX_BODY_BYTES = 8 * 1024 * 1024
+def make_sync_controller(max_bytes: int) -> type[Controller]:
+    """``POST /sync``, taking bodies up to ``max_bytes`` (``SPOTCHECK_SYNC_MAX_BODY_BYTES``):
+    a full batch of 500 findings with long notes is larger than a single call."""
+
+    class SyncController(Controller):
+        path = "/api/v1/sync"
+        tags = ["field"]
+        guards = [INSPECTORS]
+
+        @post("/", operation_id="sync", status_code=HTTP_200_OK, request_max_body_size=max_bytes,
+              summary="Apply up to 500 queued operations, each answered alone")
+        async def sync(self, request: Req, data: JSONBody[SyncRequest]) -> SyncResponse:
+            return await apply_sync(request, data)
+
+    return SyncController
 
 
-class SyncController(Controller):
-    path = "/api/v1/sync"
-    tags = ["field"]
-    guards = [INSPECTORS]
-
-    @post("/", operation_id="sync", status_code=HTTP_200_OK, summary="Apply up to 500 queued operations, each answered alone",
-          request_max_body_size=SYNC_MAX_BODY_BYTES)
-    async def sync(self, request: Req, data: JSONBody[SyncRequest]) -> SyncResponse:
-        writer = request.app.state.writer
-        results: list[SyncResult | None] = [None] * len(data.operations)
-        runs: list[tuple[str, list[tuple[int, Any]]]] = []
-        for index, raw in enumerate(data.operations):
-            try:
-                # Not strict, as Litestar reads the body of a single call: an item means here
-                # what it means sent alone.
-                operation = msgspec.convert(raw, SyncOperation, strict=False)
-            except msgspec.ValidationError as exc:
-                op = raw.get("op") if isinstance(raw, dict) else None
-                results[index] = SyncResult(index=index, op=op if isinstance(op, str) else None, status=422,
-                                            error=ErrorBody("VALIDATION_ERROR", f"Invalid operation: {exc}", validation_details(exc)))
-                continue
-            kind, op = _operation(request.user, operation)
-            if runs and runs[-1][0] == kind:
-                runs[-1][1].append((index, op))
-            else:
-                runs.append((kind, [(index, op)]))
-        # Consecutive operations of one kind go together; kinds stay in the phone's order,
-        # so a finding queued before a submission is stored before the task freezes.
-        for kind, items in runs:
-            outcomes = await asyncio.gather(*(writer.submit(kind, op) for _, op in items), return_exceptions=True)
-            for (index, _), outcome in zip(items, outcomes):
-                results[index] = _result(index, kind, outcome)
-            if kind == "finding":
-                await review_photos(request.app.state, request.user, [o[0] for o in outcomes if isinstance(o, tuple) and o[1]])
-        return SyncResponse(server_time=utcnow(), results=[r for r in results if r is not None])
+async def apply_sync(request: Req, data: SyncRequest) -> SyncResponse:
+    """Answer each operation of the batch alone, in the phone's order."""
+    writer = request.app.state.writer
+    results: list[SyncResult | None] = [None] * len(data.operations)
+    runs: list[tuple[str, list[tuple[int, Any]]]] = []
+    for index, raw in enumerate(data.operations):
+        try:
+            # Not strict, as Litestar reads the body of a single call: an item means here
+            # what it means sent alone.
+            operation = msgspec.convert(raw, SyncOperation, strict=False)
+        except msgspec.ValidationError as exc:
+            op = raw.get("op") if isinstance(raw, dict) else None
+            results[index] = SyncResult(index=index, op=op if isinstance(op, str) else None, status=422,
+                                        error=ErrorBody("VALIDATION_ERROR", f"Invalid operation: {exc}", validation_details(exc)))
+            continue
+        kind, op = _operation(request.user, operation)
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append((index, op))
+        else:
+            runs.append((kind, [(index, op)]))
+    # Consecutive operations of one kind go together; kinds stay in the phone's order,
+    # so a finding queued before a submission is stored before the task freezes.
+    for kind, items in runs:
+        outcomes = await asyncio.gather(*(writer.submit(kind, op) for _, op in items), return_exceptions=True)
+        for (index, _), outcome in zip(items, outcomes):
+            results[index] = _result(index, kind, outcome)
+        if kind == "finding":
+            await review_photos(request.app.state, request.user, [o[0] for o in outcomes if isinstance(o, tuple) and o[1]])
+    return SyncResponse(server_time=utcnow(), results=[r for r in results if r is not None])
 
 
 def _operation(principal: Principal, operation: SyncOperation) -> tuple[str, Any]:

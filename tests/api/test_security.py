@@ -165,9 +165,9 @@ async def test_a_locked_name_does_not_lock_the_others(client, db):
 # --- body size limits --------------------------------------------------------------------
 
 RAW_LIMITS = {"importRegistry": "import_max_bytes", "importMeasurements": "import_max_bytes",
-              "uploadEvidence": "evidence_max_bytes", "uploadChunk": "evidence_max_bytes"}
-"""Operations with a limit of their own (documented in README: imports, photos); every
-other operation takes at most SPOTCHECK_MAX_BODY_BYTES."""
+              "uploadEvidence": "evidence_max_bytes", "uploadChunk": "evidence_max_bytes", "sync": "sync_max_body_bytes"}
+"""Operations with a limit of their own (documented in README: imports, photos, sync batches);
+every other operation takes at most SPOTCHECK_MAX_BODY_BYTES."""
 NO_BODY = {"logout", "publishDraw", "withdrawConflict", "submitTask", "loadShippedCatalog", "loadShippedScheme",
            "lockPeriod", "publishPeriod", "recomputeEvidenceFlags", "deleteUpload", "createUpload"}
 """Write operations that never read a body: whatever is sent is not taken in."""
