@@ -146,3 +146,22 @@ def test_0011_stops_at_inspector_records_that_fold_together_and_names_them(empty
     assert "'Insp01'" in message and "'insp01'" in message and "'lina'" not in message
     assert _run(empty_database, ("SELECT version_num FROM alembic_version", {}))[0][0] == "0010"
     assert len(_run(empty_database, ("SELECT username FROM inspectors", {}))) == 3
+
+
+def test_0012_strips_the_labels_a_draw_refuses(empty_database):
+    upgrade(empty_database, "0011")
+    add_unit = ("INSERT INTO units (code, name, kind, grid, district, created_at, updated_at) "
+                "VALUES (:code, :name, 'office', :grid, :district, :now, :now)")
+    _run(empty_database,
+         (add_unit, [{"code": "U1", "name": " 某店 ", "grid": " G1", "district": "\u3000滨海片区", "now": _NOW},
+                     {"code": "U2", "name": "某所", "grid": "   ", "district": None, "now": _NOW},
+                     {"code": "U3", "name": "好所", "grid": "G3", "district": "虎门", "now": _NOW}]),
+         ("INSERT INTO inspectors (username, username_key, name, home_grid, qualifications, active, created_at, updated_at) "
+          "VALUES ('insp01', 'insp01', '   ', 'G2 ', '[]', true, :now, :now)", {"now": _NOW}))
+    upgrade(empty_database)
+    units = _run(empty_database, ("SELECT code, name, grid, district, updated_at FROM units ORDER BY code", {}))
+    assert [tuple(r)[:4] for r in units] == [("U1", "某店", "G1", "滨海片区"), ("U2", "某所", None, None), ("U3", "好所", "G3", "虎门")]
+    stamps = {r[0]: r[4] if isinstance(r[4], datetime) else datetime.fromisoformat(str(r[4])) for r in units}
+    assert stamps["U3"].replace(tzinfo=timezone.utc) == _NOW and stamps["U1"].replace(tzinfo=timezone.utc) > _NOW
+    inspector = _run(empty_database, ("SELECT name, home_grid FROM inspectors", {}))
+    assert [tuple(r) for r in inspector] == [("   ", "G2")]  # a blank name is no draw's business: kept
