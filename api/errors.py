@@ -278,10 +278,9 @@ def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 
 
 def _body_limit(request: Request[Any, Any, Any]) -> int | None:
-    try:
-        limit = request.route_handler.resolve_request_max_body_size()
-    except Exception:  # no route matched (an unknown path), or a handler without the setting
-        return None
+    # No handler when no route matched (an unknown path): then no limit to name.
+    resolve = getattr(request.scope.get("route_handler"), "resolve_request_max_body_size", None)
+    limit = resolve() if resolve is not None else None
     return limit if isinstance(limit, int) else None
 
 
